@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import type { Cidr } from '../destination-parser/address.js';
+import type { RouterEnv } from '../destination-parser/config.js';
+import { type Destination, parseDestinationList } from '../destination-parser/destination-list.js';
+import { type ConfigError, configError } from '../destination-parser/errors.js';
+import { type PerFamily, parseSource, perFamilyFamilies } from '../destination-parser/source.js';
+import { parseCommandArgs } from './args.js';
+import { ExitError } from './exit-error.js';
+import { formatErrors } from './format-errors.js';
+import { readRouterConfig } from './read-config.js';
+
+export const VALIDATE_HELP = `Usage: egress-router validate [FILE]
+
+Checks a destination list and reports every problem with its line number (not only the first).
+
+With FILE, checks the list in FILE; EGRESS_SOURCE, when set, is checked too and decides which
+address families the list may use. Without FILE, checks the whole environment the router would
+read: EGRESS_SOURCE, EGRESS_GATEWAY, EGRESS_ROUTER_MODE and EGRESS_DESTINATION (or the file named
+by EGRESS_DESTINATION_FILE).
+
+Exit status: 0 when valid, 1 when any problem was found.
+`;
+
+/**
+ * \`egress-router validate [FILE]\`.
+ *
+ * @param args the arguments after \`validate\`
+ * @param env the process environment
+ * @param stdout where the summary goes
+ * @param stderr where every problem goes, one per line
+ * @throws ExitError when any problem was found
+ */
+export function runValidate(
+  args: string[],
+  env: RouterEnv,
+  stdout: NodeJS.WritableStream,
+  stderr: NodeJS.WritableStream,
+): void {
+  const { values, positionals } = parseCommandArgs('validate', args, {}, 1);
+  if (values.help) {
+    stdout.write(VALIDATE_HELP);
+    return;
+  }
+  const file = positionals[0];
+  const { origin, errors, destinations } =
+    file === undefined ? validateEnvironment(env) : validateFile(file, env);
+  if (errors.length > 0) {
+    for (const line of formatErrors(errors, origin)) stderr.write(`${line}\n`);
+    throw new ExitError(`${origin}: ${errors.length} problem${errors.length === 1 ? '' : 's'} found`);
+  }
+  stdout.write(`${origin}: valid: ${summarize(destinations)}\n`);
+}
+
+function validateEnvironment(env: RouterEnv) {
+  const origin = env.EGRESS_DESTINATION_FILE || 'EGRESS_DESTINATION';
+  const result = readRouterConfig(env);
+  return result.ok
+    ? { origin, errors: [], destinations: result.value.destinations }
+    : { origin, errors: result.errors, destinations: [] };
+}
+
+function validateFile(file: string, env: RouterEnv) {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ExitError(
+      `validate: cannot read '${file}': ${(error as NodeJS.ErrnoException).code ?? error}`,
+      1,
+      { cause: error },
+    );
+  }
+  const errors: ConfigError[] = [];
+  let source: PerFamily<Cidr> | undefined;
+  if (env.EGRESS_SOURCE !== undefined) {
+    source = parseSource(env.EGRESS_SOURCE);
+    if (!source) errors.push(configError('SOURCE_INVALID', 'EGRESS_SOURCE unspecified or invalid'));
+  }
+  const list = parseDestinationList(text, source ? perFamilyFamilies(source) : undefined);
+  if (text === '') errors.push(configError('DESTINATION_UNSPECIFIED', 'EGRESS_DESTINATION unspecified'));
+  errors.push(...list.errors);
+  return { origin: file, errors, destinations: list.destinations };
+}
+
+function summarize(destinations: readonly Destination[]): string {
+  const mappings = destinations.filter((entry) => entry.kind === 'mapping').length;
+  const fallbacks = destinations.flatMap((entry) =>
+    entry.kind === 'fallback' ? [entry.destination.address] : [],
+  );
+  return `${mappings} port mapping${mappings === 1 ? '' : 's'}, ${
+    fallbacks.length > 0 ? `fallback ${fallbacks.join(' and ')}` : 'no fallback (other ports refused)'
+  }`;
+}
