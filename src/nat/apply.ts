@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import type { NftDocument } from './ruleset.js';
+import { TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
+
+/** The nft binary; the images put it on PATH. */
+export const NFT = 'nft';
+/** How long one nft transaction may take before it is killed. */
+export const NFT_TIMEOUT_MS = 10_000;
+
+/** nft refused a transaction or could not be run; nothing was changed (nft applies all or nothing). */
+export class NftError extends Error {
+  readonly code = 'ERR_NFT_APPLY';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NftError';
+  }
+}
+
+/**
+ * Applies an nft JSON document as one transaction (`nft -j -f -`): all of it or nothing.
+ *
+ * @param document the ruleset from buildRuleset
+ * @param options `check` only checks (`nft --check`), changing nothing
+ * @throws NftError with nft's first error line when nft refuses it or cannot be run
+ */
+export async function applyRuleset(document: NftDocument, options: { check?: boolean } = {}): Promise<void> {
+  await runNft([...(options.check ? ['--check'] : []), '-j', '-f', '-'], JSON.stringify(document));
+}
+
+/**
+ * Lists our table as nft JSON, or undefined when it does not exist.
+ *
+ * @returns the `nftables` array of `nft -j list table inet egress_router`
+ */
+export async function listTable(): Promise<unknown[] | undefined> {
+  try {
+    const out = await runNft(['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME], '');
+    return (JSON.parse(out) as { nftables: unknown[] }).nftables;
+  } catch (error) {
+    if (error instanceof NftError && /No such file or directory/.test(error.message)) return undefined;
+    throw error;
+  }
+}
+
+function runNft(args: string[], input: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NFT, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: NFT_TIMEOUT_MS });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => reject(new NftError(`cannot run '${NFT}': ${error.message}`, { cause: error })));
+    child.on('close', (code, signal) => {
+      if (code === 0) {
+        resolve(Buffer.concat(stdout).toString('utf8'));
+        return;
+      }
+      const text = Buffer.concat(stderr).toString('utf8').trim();
+      const first = text.split('\n').find((line) => line.includes('Error')) ?? text.split('\n')[0] ?? '';
+      reject(new NftError(`nft ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${first}`));
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
