@@ -1,3 +1,4 @@
+import { ANNOUNCE_HELP, runAnnounce } from './announce.js';
 import { ExitError } from './exit-error.js';
 import { PLAN_HELP, runPlan } from './plan.js';
 import { ROUTER_HELP, runRouter } from './router.js';
@@ -12,13 +13,14 @@ Commands:
               unit-test); the image's entrypoint
   validate    check a destination list and report every problem with its line
   plan        print the network steps and the nftables ruleset set-up would apply
+  announce    announce an interface's addresses again (gratuitous ARP, unsolicited NA)
 
 Run 'egress-router COMMAND --help' for a command's options.
 
 ${ROUTER_HELP}`;
 
 /** Every command's help, for \`help COMMAND\`. */
-const HELP: Record<string, string> = { validate: VALIDATE_HELP, plan: PLAN_HELP };
+const HELP: Record<string, string> = { validate: VALIDATE_HELP, plan: PLAN_HELP, announce: ANNOUNCE_HELP };
 
 /**
  * The entry point: runs a command and maps errors to exit codes. Only this file exits the process.
@@ -35,6 +37,9 @@ export async function main(argv: string[]): Promise<void> {
         break;
       case 'plan':
         runPlan(rest, env, process.stdout);
+        break;
+      case 'announce':
+        await runAnnounce(rest, process.stdout);
         break;
       case 'help':
         process.stdout.write(HELP[rest[0] ?? ''] ?? MAIN_HELP);

@@ -1,13 +1,13 @@
-import type { RouterEnv } from '../destination-parser/config.js';
+import { parseRouterConfig, type RouterEnv } from '../destination-parser/config.js';
 import { ExitError } from './exit-error.js';
-import { readRouterConfig } from './read-config.js';
+import { readDestinationFile } from './read-config.js';
 import { runUnitTest } from './unit-test.js';
 
 export const ROUTER_HELP = `Environment (the old ose-egress-router image's variables):
   EGRESS_SOURCE           source address(es): A.B.C.D[/N], IPv6[/N], or one of each separated by ','
   EGRESS_GATEWAY          gateway address(es), one per family of EGRESS_SOURCE
-  EGRESS_DESTINATION      the destination list (see docs/destination-list.md)
-  EGRESS_DESTINATION_FILE or a file holding it (a mounted ConfigMap); not both
+  EGRESS_DESTINATION      the destination list (see docs/router.md)
+  EGRESS_DESTINATION_FILE or a file holding it (a mounted ConfigMap, followed live in legacy mode)
   EGRESS_ROUTER_MODE      init | legacy (default) | http-proxy | dns-proxy | unit-test
   EGRESS_ROUTER_DEBUG     non-empty: log every step
   EGRESS_ROUTER_POD_INTERFACE     the pod-network interface (default eth0)
@@ -18,17 +18,39 @@ export const ROUTER_HELP = `Environment (the old ose-egress-router image's varia
  * The image's entrypoint: runs the mode EGRESS_ROUTER_MODE names.
  *
  * @param env the process environment
- * @param stdout where unit-test mode prints its rules
+ * @param stdout where unit-test mode prints its rules and the logs go
  * @returns the exit status
- * @throws ExitError with the first CONTRACT error when the configuration is invalid
+ * @throws ExitError with the first CONTRACT error when the configuration is invalid, or with the
+ *   failing step when set-up fails
  */
 export async function runRouter(env: RouterEnv, stdout: NodeJS.WritableStream): Promise<number> {
-  const result = readRouterConfig(env);
+  const file = readDestinationFile(env.EGRESS_DESTINATION_FILE);
+  const result = parseRouterConfig(env, file);
   if (!result.ok) throw new ExitError(result.errors[0]!.message);
   const config = result.value;
   if (config.mode === 'unit-test') {
     runUnitTest(config, stdout);
     return 0;
   }
-  throw new ExitError(`EGRESS_ROUTER_MODE '${config.mode}' needs the network set-up, which is not built yet`);
+  // Loaded only here: unit-test mode, validate and plan never load netlink or the logger.
+  const [{ createLogger }, { kernelEffects }, { runRouterMode }] = await Promise.all([
+    import('../router/logger.js'),
+    import('../router/kernel.js'),
+    import('../router/run-router.js'),
+  ]);
+  const log = createLogger({ debug: config.debug, name: 'egress-router' });
+  const effects = kernelEffects();
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  try {
+    await runRouterMode(config, file && 'text' in file ? file.text : undefined, env, effects, log, stop);
+  } catch (error) {
+    log.error({ err: error }, 'set-up failed');
+    throw new ExitError(`egress-router: set-up failed: ${(error as Error).message}`, 1, { cause: error });
+  } finally {
+    effects.close();
+  }
+  return 0;
 }

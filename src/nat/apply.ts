@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NftDocument } from './ruleset.js';
 import { TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
 
@@ -18,6 +21,10 @@ export class NftError extends Error {
 
 /**
  * Applies an nft JSON document as one transaction (`nft -j -f -`): all of it or nothing.
+ *
+ * nft opens `/dev/stdin` by path, which fails on the socket pairs Node uses for child stdio, so the
+ * document is written to a private temporary file (mode 0600, unlinked before nft runs) whose
+ * descriptor becomes nft's standard input.
  *
  * @param document the ruleset from buildRuleset
  * @param options `check` only checks (`nft --check`), changing nothing
@@ -43,13 +50,36 @@ export async function listTable(): Promise<unknown[] | undefined> {
 }
 
 function runNft(args: string[], input: string): Promise<string> {
+  const stdin = input === '' ? 'ignore' : fileWith(input);
+  try {
+    return spawnNft(args, stdin);
+  } finally {
+    if (typeof stdin === 'number') closeSync(stdin);
+  }
+}
+
+/** A descriptor of an unlinked private file holding `text`, positioned at its start. */
+function fileWith(text: string): number {
+  const dir = mkdtempSync(join(tmpdir(), 'egress-router-nft-'));
+  try {
+    const path = join(dir, 'ruleset.json');
+    writeFileSync(path, text, { mode: 0o600 });
+    return openSync(path, 'r');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function spawnNft(args: string[], stdin: number | 'ignore'): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NFT, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: NFT_TIMEOUT_MS });
+    const child = spawn(NFT, args, { stdio: [stdin, 'pipe', 'pipe'], timeout: NFT_TIMEOUT_MS });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.on('error', (error) => reject(new NftError(`cannot run '${NFT}': ${error.message}`, { cause: error })));
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) =>
+      reject(new NftError(`cannot run '${NFT}': ${error.message}`, { cause: error })),
+    );
     child.on('close', (code, signal) => {
       if (code === 0) {
         resolve(Buffer.concat(stdout).toString('utf8'));
@@ -59,7 +89,5 @@ function runNft(args: string[], input: string): Promise<string> {
       const first = text.split('\n').find((line) => line.includes('Error')) ?? text.split('\n')[0] ?? '';
       reject(new NftError(`nft ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${first}`));
     });
-    child.stdin.on('error', () => {});
-    child.stdin.end(input);
   });
 }

@@ -1,0 +1,152 @@
+/**
+ * Test support, not part of the API: runs one operation of this module in the network namespace the
+ * process is in and prints `{ ok, value | error }` as JSON on stdout. The namespace tests spawn it as
+ * `ip netns exec NS node _netns-fixture.js OP JSON`, so that the netlink socket talks to the throwaway
+ * namespace and never to the host's. It never calls process.exit: that it ends at all proves that a
+ * closed handle does not keep the event loop alive.
+ */
+import { type Cidr, type Family, parseCidr } from '../destination-parser/address.js';
+import { ensureAddress, listAddresses } from './addresses.js';
+import { NetworkError } from './errors.js';
+import { type NetlinkHandle, openNetlink, withNetlink } from './handle.js';
+import { createMacvlan, deleteLink, type MacvlanMode, moveLinkToNetns } from './lab.js';
+import { linkByName, listLinks, reannounceLink, setLinkUp } from './links.js';
+import { listRoutes, replaceRoute } from './routes.js';
+import { readForwarding, readSysctl, setForwarding, writeSysctl } from './sysctl.js';
+
+/** What the fixture prints. */
+export type FixtureOutput<T = unknown> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: { name: string; code?: string; message: string; cause?: string } };
+
+type Input = Record<string, unknown>;
+
+function cidr(text: unknown): Cidr {
+  if (text === '0.0.0.0/0') return { address: '0.0.0.0', family: 4, prefix: 0 };
+  if (text === '::/0') return { address: '::', family: 6, prefix: 0 };
+  const parsed = parseCidr(String(text));
+  if (parsed === undefined) throw new TypeError(`not a CIDR: ${String(text)}`);
+  return parsed;
+}
+
+/** `input.ifindex` when given (to reach an index that does not exist), else the index of `ifname`. */
+async function index(handle: NetlinkHandle, ifname: unknown, ifindex?: unknown): Promise<number> {
+  if (typeof ifindex === 'number') return ifindex;
+  return (await linkByName(handle, String(ifname))).index;
+}
+
+const operations: Record<string, (input: Input) => Promise<unknown>> = {
+  link: (input) => withNetlink((h) => linkByName(h, String(input.ifname))),
+
+  'set-up': (input) =>
+    withNetlink(async (h) => {
+      await setLinkUp(h, await index(h, input.ifname, input.ifindex));
+      return linkByName(h, String(input.ifname));
+    }),
+
+  'ensure-address': (input) =>
+    withNetlink(async (h) => ensureAddress(h, await index(h, input.ifname, input.ifindex), cidr(input.cidr))),
+
+  'list-addresses': (input) => withNetlink(async (h) => listAddresses(h, await index(h, input.ifname))),
+
+  'replace-routes': (input) =>
+    withNetlink(async (h) => {
+      const routes = input.routes as {
+        destination: string;
+        gateway?: string;
+        ifname: string;
+        ifindex?: number;
+      }[];
+      for (const route of routes) {
+        await replaceRoute(h, {
+          destination: cidr(route.destination),
+          ...(route.gateway === undefined ? {} : { gateway: route.gateway }),
+          ifindex: await index(h, route.ifname, route.ifindex),
+        });
+      }
+      return listRoutes(h);
+    }),
+
+  'list-routes': (input) => withNetlink((h) => listRoutes(h, input.family as Family | undefined)),
+
+  forwarding: async (input) => {
+    const families = input.families as Family[];
+    for (const family of families) await setForwarding(family);
+    return Promise.all(families.map(readForwarding));
+  },
+
+  reannounce: (input) =>
+    withNetlink(async (h) => {
+      const ifname = String(input.ifname);
+      await writeSysctl(`net/ipv4/conf/${ifname}/arp_notify`, '1');
+      await writeSysctl(`net/ipv6/conf/${ifname}/ndisc_notify`, '1');
+      await reannounceLink(h, await index(h, ifname, input.ifindex));
+    }),
+
+  sysctl: async (input) => {
+    await writeSysctl(String(input.key), String(input.value));
+    return readSysctl(String(input.key));
+  },
+
+  macvlan: (input) =>
+    withNetlink(async (h) =>
+      createMacvlan(h, await index(h, input.parent), String(input.name), input.mode as MacvlanMode),
+    ),
+
+  move: (input) =>
+    withNetlink(async (h) => {
+      await moveLinkToNetns(h, await index(h, input.ifname), String(input.netns));
+      return (await listLinks(h)).map((link) => link.name);
+    }),
+
+  delete: (input) =>
+    withNetlink(async (h) => {
+      await deleteLink(h, await index(h, input.ifname, input.ifindex));
+      return (await listLinks(h)).map((link) => link.name);
+    }),
+
+  /** Close semantics: idempotent close, a call after close, a close while a request is in flight. */
+  lifecycle: async () => {
+    const handle = openNetlink();
+    const before = (await listLinks(handle)).length;
+    handle.close();
+    handle.close();
+    const afterClose = await listLinks(handle).then(
+      () => 'resolved',
+      (error: NetworkError) => error.code,
+    );
+    const second = openNetlink({ timeoutMs: 1000 });
+    const inFlight = listLinks(second);
+    second.close();
+    const inFlightCode = await inFlight.then(
+      () => 'resolved',
+      (error: NetworkError) => error.code,
+    );
+    return { before, closed: handle.closed, afterClose, inFlight: inFlightCode };
+  },
+};
+
+async function main(): Promise<FixtureOutput> {
+  const [op = '', json = '{}'] = process.argv.slice(2);
+  const operation = operations[op];
+  if (operation === undefined) throw new TypeError(`unknown operation '${op}'`);
+  return { ok: true, value: await operation(JSON.parse(json) as Input) };
+}
+
+main().then(
+  (output) => process.stdout.write(`${JSON.stringify(output)}\n`),
+  (error: unknown) => {
+    const e = error instanceof Error ? error : new Error(String(error));
+    const output: FixtureOutput = {
+      ok: false,
+      error: {
+        name: e.name,
+        ...(e instanceof NetworkError ? { code: e.code } : {}),
+        message: e.message,
+        ...(e.cause instanceof Error ? { cause: e.cause.message } : {}),
+      },
+    };
+    process.stdout.write(`${JSON.stringify(output)}\n`);
+    process.exitCode = 1;
+  },
+);

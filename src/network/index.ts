@@ -1,0 +1,40 @@
+/**
+ * A small typed API over rtnetlink (the `netlink` package), sysctls and address announcements: what
+ * the router's apply layer calls inside the pod's network namespace. A netlink socket talks to the
+ * namespace of the process that opened it.
+ */
+export {
+  type EnsureAddressResult,
+  ensureAddress,
+  type InterfaceAddress,
+  listAddresses,
+} from './addresses.js';
+export { bytesToIp, formatMac, ipToBytes } from './encoding.js';
+export {
+  AddressNotAvailableError,
+  AlreadyExistsError,
+  InvalidArgumentError,
+  LinkNotFoundError,
+  mapNetlinkError,
+  NetlinkClosedError,
+  NetlinkError,
+  NetlinkTimeoutError,
+  NetworkError,
+  NetworkUnreachableError,
+  NoSuchDeviceError,
+  NotFoundError,
+  PermissionDeniedError,
+  SysctlError,
+} from './errors.js';
+export { NetlinkHandle, type NetlinkHandleOptions, openNetlink, withNetlink } from './handle.js';
+export { createMacvlan, deleteLink, MACVLAN_MODES, type MacvlanMode, moveLinkToNetns } from './lab.js';
+export { type Link, linkByName, listLinks, reannounceLink, setLinkUp } from './links.js';
+export { listRoutes, MAIN_TABLE, type RouteEntry, type RouteSpec, replaceRoute } from './routes.js';
+export {
+  forwardingPath,
+  readForwarding,
+  readSysctl,
+  setForwarding,
+  sysctlPath,
+  writeSysctl,
+} from './sysctl.js';

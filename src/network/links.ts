@@ -1,0 +1,92 @@
+import type { rt } from 'netlink';
+import { formatMac } from './encoding.js';
+import { InvalidArgumentError, LinkNotFoundError, NoSuchDeviceError } from './errors.js';
+import type { NetlinkHandle } from './handle.js';
+
+/** A network interface as the router needs to know it. */
+export interface Link {
+  /** The interface index (ifindex), what the other functions of this module take. */
+  readonly index: number;
+  readonly name: string;
+  /** Administratively up (IFF_UP). */
+  readonly up: boolean;
+  /** The hardware address, `aa:bb:cc:dd:ee:ff`; undefined for interfaces without one. */
+  readonly mac: string | undefined;
+}
+
+/** Linux IFNAMSIZ less the terminating NUL: no interface name is longer. */
+const MAX_IFNAME_LENGTH = 15;
+
+/**
+ * Looks an interface up by name.
+ *
+ * @throws LinkNotFoundError (code ENODEV) naming the interface when there is none by that name
+ */
+export async function linkByName(handle: NetlinkHandle, name: string): Promise<Link> {
+  if (name.length === 0 || Buffer.byteLength(name) > MAX_IFNAME_LENGTH || name.includes('\0')) {
+    throw new LinkNotFoundError(name);
+  }
+  try {
+    const [message] = await handle.request(`look up interface '${name}'`, (socket) =>
+      socket.getLink({}, { ifname: name }),
+    );
+    if (message === undefined) throw new LinkNotFoundError(name);
+    return toLink(message);
+  } catch (error) {
+    if (error instanceof NoSuchDeviceError && !(error instanceof LinkNotFoundError)) {
+      throw new LinkNotFoundError(name, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Every interface of the namespace, by index. */
+export async function listLinks(handle: NetlinkHandle): Promise<Link[]> {
+  const messages = await handle.request('list interfaces', (socket) => socket.getLinks());
+  return messages.map(toLink).sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Sets an interface administratively up (`ip link set dev X up`). Idempotent.
+ *
+ * @throws NoSuchDeviceError when there is no interface with that index
+ */
+export async function setLinkUp(handle: NetlinkHandle, ifindex: number): Promise<void> {
+  await handle.request(`set interface index ${ifindex} up`, (socket) =>
+    socket.setLink({ index: ifindex, change: { up: true }, flags: { up: true } }),
+  );
+}
+
+/**
+ * Makes the kernel announce every address of an interface again, without any external tool: sets the
+ * interface's hardware address to the one it already has, which the kernel reports as
+ * NETDEV_CHANGEADDR. With `net/ipv4/conf/<if>/arp_notify` = 1 it then sends a gratuitous ARP for each
+ * IPv4 address, with `net/ipv6/conf/<if>/ndisc_notify` = 1 an unsolicited neighbour advertisement
+ * (override flag) for each non-tentative IPv6 address; without them nothing is sent (see writeSysctl).
+ *
+ * Packets sent in the first second or so after the link came up can be lost: the kernel activates
+ * the device's queue (linkwatch) up to a second after the carrier. Announce again about 2 s later, as
+ * ifup does.
+ *
+ * @throws NoSuchDeviceError when there is no interface with that index
+ * @throws InvalidArgumentError when the interface has no hardware address
+ */
+export async function reannounceLink(handle: NetlinkHandle, ifindex: number): Promise<void> {
+  const operation = `re-announce the addresses of interface index ${ifindex}`;
+  const [message] = await handle.request(operation, (socket) => socket.getLink({ index: ifindex }));
+  const address = message?.attrs.address;
+  if (address === undefined || address.length === 0 || address.every((byte) => byte === 0)) {
+    throw new InvalidArgumentError(operation, 'the interface has no hardware address');
+  }
+  await handle.request(operation, (socket) => socket.setLink({ index: ifindex }, { address }));
+}
+
+function toLink(message: rt.LinkMessage): Link {
+  const { data, attrs } = message;
+  return {
+    index: data.index ?? 0,
+    name: attrs.ifname ?? '',
+    up: data.flags?.up === true,
+    mac: attrs.address !== undefined && attrs.address.length > 0 ? formatMac(attrs.address) : undefined,
+  };
+}

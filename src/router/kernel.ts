@@ -1,0 +1,51 @@
+import { applyRuleset } from '../nat/apply.js';
+import {
+  ensureAddress,
+  linkByName,
+  type NetlinkHandle,
+  openNetlink,
+  reannounceLink,
+  replaceRoute,
+  setLinkUp,
+  writeSysctl,
+} from '../network/index.js';
+import type { SetUpEffects } from './set-up.js';
+
+/** The real side effects: netlink in the current network namespace, /proc/sys, and nft. */
+export interface KernelEffects extends SetUpEffects {
+  /** Closes the netlink socket. Idempotent. */
+  close(): void;
+}
+
+/**
+ * Opens the side effects of set-up on the current network namespace.
+ *
+ * @returns the effects; close() them when done
+ */
+export function kernelEffects(): KernelEffects {
+  let handle: NetlinkHandle | undefined;
+  const netlink = () => {
+    handle ??= openNetlink();
+    return handle;
+  };
+  return {
+    linkIndex: async (name) => (await linkByName(netlink(), name)).index,
+    writeSysctl,
+    async ensureAddress(ifindex, address) {
+      await ensureAddress(netlink(), ifindex, address);
+    },
+    setLinkUp: (ifindex) => setLinkUp(netlink(), ifindex),
+    replaceRoute: (ifindex, route) =>
+      replaceRoute(netlink(), {
+        destination: route.destination,
+        ifindex,
+        ...(route.gateway === undefined ? {} : { gateway: route.gateway }),
+      }),
+    announce: (ifindex) => reannounceLink(netlink(), ifindex),
+    applyRuleset: (document) => applyRuleset(document),
+    close() {
+      handle?.close();
+      handle = undefined;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseRouterConfig, type RouterConfig, type RouterEnv } from '../destination-parser/config.js';
+import { planRouter } from '../destination-parser/plan.js';
+import { buildRuleset } from '../nat/ruleset.js';
+import type { Logger } from './logger.js';
+import { type SetUpEffects, setUp } from './set-up.js';
+import { followFile } from './watch-file.js';
+
+/** The second announcement follows the first after this long (as the old image did). */
+export const REANNOUNCE_DELAY_MS = 2000;
+
+/**
+ * Sets the network up for a validated configuration (every mode but unit-test), then, in legacy
+ * mode, stays: re-announces after REANNOUNCE_DELAY_MS, follows EGRESS_DESTINATION_FILE, and returns
+ * when `stop` resolves (SIGTERM). Other modes schedule the second announcement in a detached process
+ * and return at once.
+ *
+ * @param config the validated configuration
+ * @param listText the text of EGRESS_DESTINATION_FILE that config was parsed from, if any
+ * @param env the environment (for reloading the list)
+ * @param effects the kernel side effects
+ * @param log the logger
+ * @param stop resolves when the process should stop (legacy mode)
+ */
+export async function runRouterMode(
+  config: RouterConfig,
+  listText: string | undefined,
+  env: RouterEnv,
+  effects: SetUpEffects,
+  log: Logger,
+  stop: Promise<void>,
+): Promise<void> {
+  const started = performance.now();
+  const plan = planRouter(config);
+  await setUp(plan, buildRuleset(plan.nat), effects, log);
+  log.info(
+    {
+      mode: config.mode,
+      source: plan.addresses.map((a) => `${a.address}/${a.prefix}`),
+      mappings: plan.nat.mappings.length,
+      fallbacks: plan.nat.fallbacks.map((f) => f.destination.address),
+      ms: Math.round(performance.now() - started),
+    },
+    'egress router set up',
+  );
+  if (config.mode !== 'legacy') {
+    if (plan.announce.length > 0) scheduleDetachedAnnounce(plan.egressInterface);
+    return;
+  }
+
+  const egress = await effects.linkIndex(plan.egressInterface);
+  const reannounce = setTimeout(() => {
+    effects.announce(egress).then(
+      () => log.debug({ step: 'announce' }, 'addresses announced again'),
+      (error: Error) => log.warn({ err: error }, 'second announcement failed'),
+    );
+  }, REANNOUNCE_DELAY_MS);
+
+  const path = env.EGRESS_DESTINATION_FILE;
+  const follower = path ? followDestinationFile(path, listText ?? '', env, effects, log) : undefined;
+  await stop;
+  clearTimeout(reannounce);
+  await follower?.close();
+  log.info({ mode: config.mode }, 'stopping');
+}
+
+function followDestinationFile(
+  path: string,
+  initial: string,
+  env: RouterEnv,
+  effects: SetUpEffects,
+  log: Logger,
+) {
+  let applying: Promise<void> = Promise.resolve();
+  const follower = followFile(path, initial, (change) => {
+    applying = applying.then(async () => {
+      if ('error' in change) {
+        log.error({ file: path, err: change.error }, 'destination list unreadable; the running rules stay');
+        return;
+      }
+      const result = parseRouterConfig(env, { text: change.text });
+      if (!result.ok) {
+        const first = result.errors[0]!;
+        log.error(
+          { file: path, line: first.line, error: first.message, errors: result.errors.length },
+          'new destination list is invalid; the running rules stay',
+        );
+        return;
+      }
+      const started = performance.now();
+      const plan = planRouter(result.value);
+      try {
+        await effects.applyRuleset(buildRuleset(plan.nat));
+        log.info(
+          { file: path, mappings: plan.nat.mappings.length, ms: Math.round(performance.now() - started) },
+          'destination list reloaded',
+        );
+      } catch (error) {
+        log.error(
+          { file: path, err: error },
+          'applying the new destination list failed; the running rules stay',
+        );
+      }
+    });
+  });
+  return {
+    async close() {
+      follower.close();
+      await applying;
+    },
+  };
+}
+
+/**
+ * Starts `egress-router announce --delay 2000 <interface>` detached, so that init mode can exit at
+ * once. In a container the runtime may kill it when the init container exits (as it killed the old
+ * image's background arping); see docs/router.md.
+ */
+function scheduleDetachedAnnounce(ifname: string): void {
+  const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const child = spawn(process.execPath, [main, 'announce', '--delay', String(REANNOUNCE_DELAY_MS), ifname], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.on('error', () => {});
+  child.unref();
+}

@@ -1,0 +1,80 @@
+import type { Family } from '../destination-parser/address.js';
+import type { RouterPlan } from '../destination-parser/plan.js';
+import type { NftDocument } from '../nat/ruleset.js';
+import type { Logger } from './logger.js';
+
+/** The side effects set-up needs; the real ones are in ./kernel.ts, over src/network and nft. */
+export interface SetUpEffects {
+  /** Resolves an interface name to its index, or throws naming it. */
+  linkIndex(name: string): Promise<number>;
+  /** Writes a sysctl under /proc/sys (per network namespace). */
+  writeSysctl(path: string, value: string): Promise<void>;
+  ensureAddress(ifindex: number, address: RouterPlan['addresses'][number]): Promise<void>;
+  setLinkUp(ifindex: number): Promise<void>;
+  replaceRoute(ifindex: number, route: RouterPlan['routes'][number]): Promise<void>;
+  /** Makes the kernel announce every address of the interface (gratuitous ARP and unsolicited NA). */
+  announce(ifindex: number): Promise<void>;
+  /** Applies an nft JSON document in one transaction. */
+  applyRuleset(document: NftDocument): Promise<void>;
+}
+
+/**
+ * Applies a plan: the nft table first (one atomic transaction: if it fails nothing was changed),
+ * then the egress interface (notify sysctls, addresses, link up), routes, forwarding, and the first
+ * announcement. Every step is idempotent, so a restarted pod gets the same state again.
+ *
+ * @param plan the plan from planRouter
+ * @param ruleset the nft document built from plan.nat
+ * @param effects the side effects
+ * @param log every step at debug level
+ * @throws the first failing step's error; interfaces are checked before anything is changed
+ */
+export async function setUp(
+  plan: RouterPlan,
+  ruleset: NftDocument,
+  effects: SetUpEffects,
+  log: Logger,
+): Promise<void> {
+  const egress = await effects.linkIndex(plan.egressInterface);
+  await effects.linkIndex(plan.podInterface);
+  log.debug({ step: 'interfaces', egress: plan.egressInterface, pod: plan.podInterface }, 'interfaces found');
+
+  await effects.applyRuleset(ruleset);
+  log.debug({ step: 'nftables', commands: ruleset.nftables.length }, 'nftables table egress_router replaced');
+
+  const families = new Set<Family>(plan.addresses.map((a) => a.family));
+  if (families.has(4)) await effects.writeSysctl(`net/ipv4/conf/${plan.egressInterface}/arp_notify`, '1');
+  if (families.has(6)) {
+    await effects.writeSysctl(`net/ipv6/conf/${plan.egressInterface}/ndisc_notify`, '1');
+    await effects.writeSysctl(`net/ipv6/conf/${plan.egressInterface}/accept_dad`, '0');
+  }
+  for (const address of plan.addresses) {
+    await effects.ensureAddress(egress, address);
+    log.debug(
+      { step: 'address', address: `${address.address}/${address.prefix}`, dev: plan.egressInterface },
+      'address set',
+    );
+  }
+  await effects.setLinkUp(egress);
+  log.debug({ step: 'link', dev: plan.egressInterface }, 'link up');
+
+  for (const route of plan.routes) {
+    await effects.replaceRoute(egress, route);
+    log.debug(
+      {
+        step: 'route',
+        destination: `${route.destination.address}/${route.destination.prefix}`,
+        gateway: route.gateway,
+      },
+      'route replaced',
+    );
+  }
+  for (const family of plan.forwarding) {
+    await effects.writeSysctl(family === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding', '1');
+    log.debug({ step: 'forwarding', family }, 'forwarding enabled');
+  }
+  if (plan.announce.length > 0) {
+    await effects.announce(egress);
+    log.debug({ step: 'announce', addresses: plan.announce.map((a) => a.address) }, 'addresses announced');
+  }
+}
