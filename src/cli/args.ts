@@ -36,23 +36,26 @@ export function parseCommandArgs<T extends Options>(
     });
   } catch (error) {
     throw new ExitError(
-      `${command}: ${describeArgError(error as NodeJS.ErrnoException)} (see '${command} --help')`,
+      `${command}: ${describeArgError(error as NodeJS.ErrnoException)} (see 'egress-router ${command} --help')`,
       1,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
   if (parsed.positionals.length > maxPositionals) {
     throw new ExitError(
-      `${command}: unexpected argument '${parsed.positionals[maxPositionals]}' (see '${command} --help')`,
+      `${command}: unexpected argument '${parsed.positionals[maxPositionals]}' (see 'egress-router ${command} --help')`,
     );
   }
   return parsed;
 }
 
 function describeArgError(error: NodeJS.ErrnoException): string {
-  const option = /'([^']+)'/.exec(error.message)?.[1];
+  // Node quotes the option as '--name', '-n, --name' or '-n, --name <value>': keep the long name.
+  const quoted = /'([^']+)'/.exec(error.message)?.[1] ?? '';
+  const option = quoted
+    .replace(/ <value>$/, '')
+    .split(', ')
+    .at(-1);
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option '${option}'`;
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
     return `option '${option}' takes ${error.message.includes('argument missing') ? 'a value' : 'no value'}`;

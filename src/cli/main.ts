@@ -1,6 +1,7 @@
 import { ANNOUNCE_HELP, runAnnounce } from './announce.js';
 import { ExitError } from './exit-error.js';
 import { PLAN_HELP, runPlan } from './plan.js';
+import { POD_WAIT_HELP, runPodWait } from './pod-wait.js';
 import { ROUTER_HELP, runRouter } from './router.js';
 import { runValidate, VALIDATE_HELP } from './validate.js';
 
@@ -14,13 +15,19 @@ Commands:
   validate    check a destination list and report every problem with its line
   plan        print the network steps and the nftables ruleset set-up would apply
   announce    announce an interface's addresses again (gratuitous ARP, unsolicited NA)
+  pod-wait    keep the pod alive until SIGTERM (the pause container)
 
 Run 'egress-router COMMAND --help' for a command's options.
 
 ${ROUTER_HELP}`;
 
 /** Every command's help, for \`help COMMAND\`. */
-const HELP: Record<string, string> = { validate: VALIDATE_HELP, plan: PLAN_HELP, announce: ANNOUNCE_HELP };
+const HELP: Record<string, string> = {
+  validate: VALIDATE_HELP,
+  plan: PLAN_HELP,
+  announce: ANNOUNCE_HELP,
+  'pod-wait': POD_WAIT_HELP,
+};
 
 /**
  * The entry point: runs a command and maps errors to exit codes. Only this file exits the process.
@@ -40,6 +47,9 @@ export async function main(argv: string[]): Promise<void> {
         break;
       case 'announce':
         await runAnnounce(rest, process.stdout);
+        break;
+      case 'pod-wait':
+        await runPodWait(rest, process.stdout);
         break;
       case 'help':
         process.stdout.write(HELP[rest[0] ?? ''] ?? MAIN_HELP);

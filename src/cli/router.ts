@@ -1,7 +1,7 @@
 import { parseRouterConfig, type RouterEnv } from '../destination-parser/config.js';
 import { ExitError } from './exit-error.js';
 import { readDestinationFile } from './read-config.js';
-import { runUnitTest } from './unit-test.js';
+import { runUnitTest } from './unit-test-mode.js';
 
 export const ROUTER_HELP = `Environment (the old ose-egress-router image's variables):
   EGRESS_SOURCE           source address(es): A.B.C.D[/N], IPv6[/N], or one of each separated by ','
@@ -34,7 +34,7 @@ export async function runRouter(env: RouterEnv, stdout: NodeJS.WritableStream): 
   }
   // Loaded only here: unit-test mode, validate and plan never load netlink or the logger.
   const [{ createLogger }, { kernelEffects }, { runRouterMode }] = await Promise.all([
-    import('../router/logger.js'),
+    import('../runtime/logger.js'),
     import('../router/kernel.js'),
     import('../router/run-router.js'),
   ]);

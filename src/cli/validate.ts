@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Cidr } from '../destination-parser/address.js';
-import type { RouterEnv } from '../destination-parser/config.js';
+import type { RouterEnv, RouterMode } from '../destination-parser/config.js';
 import { type Destination, parseDestinationList } from '../destination-parser/destination-list.js';
 import { type ConfigError, configError } from '../destination-parser/errors.js';
 import { type PerFamily, parseSource, perFamilyFamilies } from '../destination-parser/source.js';
@@ -42,21 +42,21 @@ export function runValidate(
     return;
   }
   const file = positionals[0];
-  const { origin, errors, destinations } =
+  const { origin, errors, destinations, mode } =
     file === undefined ? validateEnvironment(env) : validateFile(file, env);
   if (errors.length > 0) {
     for (const line of formatErrors(errors, origin)) stderr.write(`${line}\n`);
     throw new ExitError(`${origin}: ${errors.length} problem${errors.length === 1 ? '' : 's'} found`);
   }
-  stdout.write(`${origin}: valid: ${summarize(destinations)}\n`);
+  stdout.write(`${origin}: valid: ${summarize(destinations, mode)}\n`);
 }
 
 function validateEnvironment(env: RouterEnv) {
   const origin = env.EGRESS_DESTINATION_FILE || 'EGRESS_DESTINATION';
   const result = readRouterConfig(env);
   return result.ok
-    ? { origin, errors: [], destinations: result.value.destinations }
-    : { origin, errors: result.errors, destinations: [] };
+    ? { origin, errors: [], destinations: result.value.destinations, mode: result.value.mode }
+    : { origin, errors: result.errors, destinations: [], mode: undefined };
 }
 
 function validateFile(file: string, env: RouterEnv) {
@@ -79,10 +79,12 @@ function validateFile(file: string, env: RouterEnv) {
   const list = parseDestinationList(text, source ? perFamilyFamilies(source) : undefined);
   if (text === '') errors.push(configError('DESTINATION_UNSPECIFIED', 'EGRESS_DESTINATION unspecified'));
   errors.push(...list.errors);
-  return { origin: file, errors, destinations: list.destinations };
+  return { origin: file, errors, destinations: list.destinations, mode: undefined };
 }
 
-function summarize(destinations: readonly Destination[]): string {
+function summarize(destinations: readonly Destination[], mode: RouterMode | undefined): string {
+  // The proxy modes only set up the network: no list is read and no port is refused.
+  if (mode === 'http-proxy' || mode === 'dns-proxy') return `mode ${mode}, no destination list used`;
   const mappings = destinations.filter((entry) => entry.kind === 'mapping').length;
   const fallbacks = destinations.flatMap((entry) =>
     entry.kind === 'fallback' ? [entry.destination.address] : [],

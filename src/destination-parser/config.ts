@@ -152,6 +152,7 @@ function gatewayFitsSource(gateway: PerFamily<IpAddress>, source: PerFamily<Cidr
   );
 }
 
+/** A name the kernel takes for a link (dev_valid_name: no '/', ':' or space), from a safe alphabet. */
 function isInterfaceName(name: string): boolean {
-  return /^[A-Za-z0-9_.:@-]{1,15}$/.test(name) && name !== '.' && name !== '..';
+  return /^[A-Za-z0-9_.@-]{1,15}$/.test(name) && name !== '.' && name !== '..';
 }

@@ -12,6 +12,11 @@ export interface PortMapping {
   readonly localPort: number;
   readonly destination: IpAddress;
   readonly remotePort: number;
+  /**
+   * Whether the line wrote `<remote port>`: unit-test mode then prints `<ip>:<port>` even when the
+   * port equals the local one, as the old image did.
+   */
+  readonly remotePortWritten: boolean;
 }
 
 /** `<ip>`: every other port of this family goes to the address, same port. */
@@ -30,7 +35,8 @@ export interface DestinationListResult {
   readonly errors: ConfigError[];
 }
 
-const BLANK_OR_COMMENT = /^[ \t]*(#.*)?$/;
+/** Blank, or a comment: `#` to the end of the line, whatever it holds (a lone CR, U+2028, …). */
+const BLANK_OR_COMMENT = /^[ \t]*(#.*)?$/s;
 const DIGITS = /^[0-9]+$/;
 
 /**
@@ -106,8 +112,10 @@ export function parseDestinationList(
       fail(invalid());
       continue;
     }
+    // The old image checked the remote port before the local one; keep its first error.
     const portError =
-      checkPort(portText, lineNumber) ?? (remotePortText && checkPort(remotePortText, lineNumber));
+      (remotePortText === undefined ? undefined : checkPort(remotePortText, lineNumber)) ??
+      checkPort(portText, lineNumber);
     if (portError) {
       fail(portError);
       continue;
@@ -137,6 +145,7 @@ export function parseDestinationList(
       localPort,
       destination: ip,
       remotePort: remotePortText === undefined ? localPort : Number(remotePortText),
+      remotePortWritten: remotePortText !== undefined,
     });
   }
   return { destinations, errors };

@@ -19,12 +19,12 @@ export function iptablesLines(config: RouterConfig): string[] {
       lines.push(`-A PREROUTING -i ${pod} -j DNAT --to-destination ${address}`);
       continue;
     }
-    const target =
-      entry.remotePort === entry.localPort
-        ? address
-        : family === 4
-          ? `${address}:${entry.remotePort}`
-          : `[${address}]:${entry.remotePort}`;
+    // As the old image: `<ip>:<port>` whenever the line wrote a remote port, even an equal one.
+    const target = !entry.remotePortWritten
+      ? address
+      : family === 4
+        ? `${address}:${entry.remotePort}`
+        : `[${address}]:${entry.remotePort}`;
     lines.push(
       `-A PREROUTING -i ${pod} -p ${entry.protocol} --dport ${entry.localPort} -j DNAT --to-destination ${target}`,
     );

@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { parseRouterConfig, type RouterConfig, type RouterEnv } from '../destination-parser/config.js';
 import { planRouter } from '../destination-parser/plan.js';
 import { buildRuleset } from '../nat/ruleset.js';
-import type { Logger } from './logger.js';
+import { followFile } from '../runtime/follow-file.js';
+import type { Logger } from '../runtime/logger.js';
 import { type SetUpEffects, setUp } from './set-up.js';
-import { followFile } from './watch-file.js';
 
 /** The second announcement follows the first after this long (as the old image did). */
 export const REANNOUNCE_DELAY_MS = 2000;

@@ -1,7 +1,7 @@
 import type { Family } from '../destination-parser/address.js';
 import type { RouterPlan } from '../destination-parser/plan.js';
 import type { NftDocument } from '../nat/ruleset.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../runtime/logger.js';
 
 /** The side effects set-up needs; the real ones are in ./kernel.ts, over src/network and nft. */
 export interface SetUpEffects {
