@@ -1,5 +1,7 @@
 import { ANNOUNCE_HELP, runAnnounce } from './announce.js';
+import { DNS_PROXY_HELP, runDnsProxy } from './dns-proxy.js';
 import { ExitError } from './exit-error.js';
+import { HTTP_PROXY_HELP, runHttpProxy } from './http-proxy.js';
 import { PLAN_HELP, runPlan } from './plan.js';
 import { POD_WAIT_HELP, runPodWait } from './pod-wait.js';
 import { ROUTER_HELP, runRouter } from './router.js';
@@ -12,6 +14,8 @@ Leave the cluster from a known source IP, under an explicit policy.
 Commands:
   (none)      run the egress router in EGRESS_ROUTER_MODE (init, legacy, http-proxy, dns-proxy,
               unit-test); the image's entrypoint
+  http-proxy  run the egress HTTP proxy (port 8080; EGRESS_HTTP_PROXY_DESTINATION)
+  dns-proxy   run the egress DNS proxy (EGRESS_DNS_PROXY_DESTINATION)
   validate    check a destination list and report every problem with its line
   plan        print the network steps and the nftables ruleset set-up would apply
   announce    announce an interface's addresses again (gratuitous ARP, unsolicited NA)
@@ -27,6 +31,8 @@ const HELP: Record<string, string> = {
   plan: PLAN_HELP,
   announce: ANNOUNCE_HELP,
   'pod-wait': POD_WAIT_HELP,
+  'http-proxy': HTTP_PROXY_HELP,
+  'dns-proxy': DNS_PROXY_HELP,
 };
 
 /**
@@ -47,6 +53,12 @@ export async function main(argv: string[]): Promise<void> {
         break;
       case 'announce':
         await runAnnounce(rest, process.stdout);
+        break;
+      case 'http-proxy':
+        await runHttpProxy(rest, env, process.stdout);
+        break;
+      case 'dns-proxy':
+        await runDnsProxy(rest, env, process.stdout);
         break;
       case 'pod-wait':
         await runPodWait(rest, process.stdout);
