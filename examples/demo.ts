@@ -29,7 +29,9 @@ async function demo(lab: Lab): Promise<number> {
   const [o25, o26, o27] = a.outside4;
   const [v6a] = a.outside6;
   await lab.startEcho({ tcp: [80, 443, 5432], udp: [53] });
-  say(`Outside servers on ${a.outside4.join(', ')} and ${a.outside6.join(', ')} answer with the source address they see.`);
+  say(
+    `Outside servers on ${a.outside4.join(', ')} and ${a.outside6.join(', ')} answer with the source address they see.`,
+  );
 
   const destination = [
     '# what the cluster admin puts in the ConfigMap',
@@ -49,7 +51,8 @@ async function demo(lab: Lab): Promise<number> {
   say('');
   say('The egress router pod (init container), with:');
   for (const [key, value] of Object.entries(env)) {
-    if (key !== 'PATH') say(`  ${key}=${value.includes('\n') ? `\n    ${value.split('\n').join('\n    ')}` : value}`);
+    if (key !== 'PATH')
+      say(`  ${key}=${value.includes('\n') ? `\n    ${value.split('\n').join('\n    ')}` : value}`);
   }
   const run = await lab.exec('pod', process.execPath, [BIN], { env, check: false, timeoutMs: 15_000 });
   if (run.code !== 0) {
@@ -71,7 +74,9 @@ async function demo(lab: Lab): Promise<number> {
   for (const [label, pending] of requests) {
     const result = await pending;
     if (result.ok) {
-      say(`  ${label.padEnd(34)} reached ${result.reply.local.padEnd(24)} which saw source ${result.reply.peer}`);
+      say(
+        `  ${label.padEnd(34)} reached ${result.reply.local.padEnd(24)} which saw source ${result.reply.peer}`,
+      );
       ok &&= result.reply.peer === a.egressSource4 || result.reply.peer === a.egressSource6;
     } else {
       say(`  ${label.padEnd(34)} ${result.failure}`);

@@ -1,0 +1,433 @@
+import {
+  Agent,
+  type ClientRequest,
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../runtime/logger.js';
+import { ProxyError, statusFor } from './errors.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { CompiledPolicy } from './policy/compile-policy.js';
+import { type Decision, decide, denyByName } from './policy/decide.js';
+import { type NumericIp, numericIpToString } from './policy/ip.js';
+import type { ProxySettings } from './settings.js';
+import { parseAbsoluteTarget, parseConnectTarget, type Target } from './target.js';
+import { connectFirst, type Upstream } from './upstream.js';
+
+/** What the proxy server needs from the outside; all of it replaceable in tests. */
+export interface ProxyDeps {
+  /** The running policy; read once per request, so a reload applies to new requests only. */
+  readonly policy: () => CompiledPolicy;
+  readonly settings: ProxySettings;
+  readonly log: Logger;
+  readonly metrics: ProxyMetrics;
+  readonly isSelf: (ip: NumericIp) => boolean;
+  readonly resolve: (name: string) => Promise<NumericIp[]>;
+}
+
+/** A running proxy. */
+export interface EgressProxy {
+  readonly server: Server;
+  /** Stops accepting, closes idle connections, lets open requests and tunnels finish for up to `ms`, then cuts them. */
+  drain(ms: number): Promise<void>;
+}
+
+const VIA = '1.1 egress-router';
+/** Hop-by-hop headers (RFC 9110 7.6.1), plus the proxy's own; never forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** The outcome of checking a target: where the proxy may connect, and the decision as data. */
+interface Checked {
+  readonly decision: Decision;
+  readonly addresses: readonly NumericIp[];
+}
+
+/**
+ * Creates the egress HTTP proxy: absolute-URI HTTP/1.1 requests are forwarded (keep-alive both
+ * sides, bodies streamed, hop-by-hop headers dropped, Via added) and CONNECT opens a tunnel, each
+ * only to addresses the policy allowed. One log line per request or tunnel.
+ *
+ * @param deps policy, settings, logger, metrics, self check and resolver
+ * @returns the proxy (not yet listening)
+ */
+export function createEgressProxy(deps: ProxyDeps): EgressProxy {
+  const { settings, log, metrics } = deps;
+  const agent = new Agent({
+    keepAlive: true,
+    maxFreeSockets: 256,
+    scheduling: 'lifo',
+    timeout: settings.keepAliveTimeoutMs,
+  });
+  const tunnels = new Set<Socket>();
+  const server = createServer({
+    maxHeaderSize: settings.maxHeaderBytes,
+    requestTimeout: settings.requestTimeoutMs,
+    headersTimeout: settings.headersTimeoutMs,
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
+    connectionsCheckingInterval: 1000,
+    noDelay: true,
+  });
+  server.maxConnections = settings.maxConnections;
+
+  async function check(target: Target): Promise<Checked> {
+    const policy = deps.policy();
+    const byName = target.name === undefined ? undefined : denyByName(policy, target.name);
+    if (byName) throw new ProxyError('DENIED', byName.reason);
+    const candidates = target.ip ? [target.ip] : await deps.resolve(target.name!);
+    const decision = decide(policy, target.name, candidates);
+    if (decision.result === 'deny') throw new ProxyError('DENIED', decision.reason);
+    const addresses = decision.allowed.filter((ip) => !deps.isSelf(ip));
+    if (addresses.length === 0) throw new ProxyError('SELF', 'the proxy does not connect to itself');
+    return { decision, addresses };
+  }
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const entry: Record<string, unknown> = {
+      kind: 'http',
+      client: peer(req.socket.remoteAddress),
+      method: req.method,
+    };
+    let upstreamReq: ClientRequest | undefined;
+    const finish = (status: number, decision: string, error?: ProxyError) => {
+      entry.status = status;
+      entry.decision = decision;
+      entry.ms = Math.round(performance.now() - started);
+      entry.bytes_in = Number(req.headers['content-length'] ?? 0) || undefined;
+      if (error) entry.error = error.message;
+      metrics.requests.inc({ kind: 'http', decision, status: String(status) });
+      log.info(entry, 'request');
+    };
+    const fail = (error: ProxyError, decision: string) => {
+      const status = statusFor(error.code);
+      finish(status, decision, error);
+      if (!res.headersSent) {
+        const body = `egress-router: ${error.message}\n`;
+        res.writeHead(status, {
+          'content-type': 'text/plain; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          via: VIA,
+        });
+        res.end(body);
+      } else {
+        res.destroy();
+      }
+      upstreamReq?.destroy();
+    };
+
+    const parsed = parseAbsoluteTarget(req.url ?? '');
+    if (!parsed.ok) return fail(new ProxyError('BAD_REQUEST', parsed.reason), 'invalid');
+    const target = parsed.value;
+    entry.host = target.authority;
+    entry.port = target.port;
+
+    check(target).then(
+      ({ decision, addresses }) => {
+        entry.rule = decision.rule?.index;
+        entry.reason = decision.reason;
+        const address = addresses[0]!;
+        entry.address = numericIpToString(address);
+        const headers = forwardHeaders(req.rawHeaders, target.authority);
+        upstreamReq = httpRequest({
+          agent,
+          host: entry.address as string,
+          family: address.family,
+          port: target.port,
+          method: req.method,
+          path: target.path,
+          headers,
+          setHost: false,
+          timeout: settings.connectTimeoutMs,
+        });
+        upstreamReq.once('socket', (socket: Socket) => {
+          if (!socket.connecting) return;
+          socket.setTimeout(settings.connectTimeoutMs, () =>
+            upstreamReq?.destroy(
+              new ProxyError('CONNECT_TIMEOUT', `connecting to ${target.authority} timed out`),
+            ),
+          );
+          socket.once('connect', () => socket.setTimeout(settings.responseTimeoutMs));
+        });
+        upstreamReq.on('timeout', () =>
+          upstreamReq?.destroy(
+            new ProxyError('RESPONSE_TIMEOUT', `${target.authority} did not answer in time`),
+          ),
+        );
+        upstreamReq.on('error', (error: Error) => {
+          const proxyError =
+            error instanceof ProxyError
+              ? error
+              : new ProxyError(
+                  (error as NodeJS.ErrnoException).code === 'ECONNREFUSED'
+                    ? 'CONNECT_REFUSED'
+                    : 'UPSTREAM_ERROR',
+                  `${target.authority}: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
+                  { cause: error },
+                );
+          fail(proxyError, 'allow');
+        });
+        upstreamReq.on('response', (upstreamRes: IncomingMessage) => {
+          upstreamRes.socket.setTimeout(settings.responseTimeoutMs);
+          res.writeHead(
+            upstreamRes.statusCode ?? 502,
+            upstreamRes.statusMessage,
+            responseHeaders(upstreamRes.rawHeaders),
+          );
+          upstreamRes.pipe(res);
+          upstreamRes.on('error', () => res.destroy());
+          res.on('finish', () => {
+            entry.bytes_out = Number(upstreamRes.headers['content-length'] ?? 0) || undefined;
+            finish(upstreamRes.statusCode ?? 502, 'allow');
+          });
+        });
+        req.pipe(upstreamReq);
+      },
+      (error: ProxyError) => fail(error, decisionOf(error)),
+    );
+    res.on('close', () => {
+      if (!res.writableFinished) upstreamReq?.destroy();
+    });
+  });
+
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    const started = performance.now();
+    const entry: Record<string, unknown> = {
+      kind: 'connect',
+      client: peer(client.remoteAddress),
+      method: 'CONNECT',
+    };
+    let upstream: Upstream | undefined;
+    let logged = false;
+    const done = (status: number, decision: string, error?: ProxyError) => {
+      if (logged) return;
+      logged = true;
+      entry.status = status;
+      entry.decision = decision;
+      entry.ms = Math.round(performance.now() - started);
+      if (upstream) {
+        entry.bytes_in = upstream.socket.bytesWritten;
+        entry.bytes_out = upstream.socket.bytesRead;
+        metrics.bytes.inc({ direction: 'to_upstream' }, upstream.socket.bytesWritten);
+        metrics.bytes.inc({ direction: 'to_client' }, upstream.socket.bytesRead);
+      }
+      if (error) entry.error = error.message;
+      metrics.requests.inc({ kind: 'connect', decision, status: String(status) });
+      log.info(entry, 'tunnel');
+    };
+    const refuse = (error: ProxyError, decision: string) => {
+      const status = statusFor(error.code);
+      const body = `egress-router: ${error.message}\n`;
+      client.on('error', () => {});
+      client.end(
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nvia: ${VIA}\r\nconnection: close\r\n\r\n${body}`,
+      );
+      done(status, decision, error);
+    };
+
+    const parsed = parseConnectTarget(req.url ?? '');
+    if (!parsed.ok) return refuse(new ProxyError('BAD_REQUEST', parsed.reason), 'invalid');
+    const target = parsed.value;
+    entry.host = target.authority;
+    entry.port = target.port;
+    client.on('error', () => client.destroy());
+
+    check(target)
+      .then(({ decision, addresses }) => {
+        entry.rule = decision.rule?.index;
+        entry.reason = decision.reason;
+        return connectFirst(addresses, target.port, settings.connectTimeoutMs);
+      })
+      .then(
+        (connected) => {
+          upstream = connected;
+          entry.address = numericIpToString(connected.address);
+          const remote = connected.socket;
+          if (client.destroyed) {
+            remote.destroy();
+            return done(499, 'allow');
+          }
+          tunnels.add(client);
+          metrics.openTunnels.inc();
+          client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          if (head.length > 0) remote.write(head);
+          splice(client, remote, settings.idleTimeoutMs, () => {
+            tunnels.delete(client);
+            metrics.openTunnels.dec();
+            done(200, 'allow');
+          });
+        },
+        (error: ProxyError) => refuse(error, decisionOf(error)),
+      );
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    const body = 'egress-router: protocol upgrades are not proxied; use CONNECT\n';
+    socket.on('error', () => {});
+    socket.end(
+      `HTTP/1.1 501 Not Implemented\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    metrics.requests.inc({ kind: 'http', decision: 'invalid', status: '501' });
+    log.info(
+      {
+        kind: 'http',
+        client: peer(socket.remoteAddress),
+        method: req.method,
+        status: 501,
+        decision: 'invalid',
+      },
+      'request',
+    );
+  });
+
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    metrics.requests.inc({ kind: 'http', decision: 'invalid', status: String(status) });
+    log.info(
+      { kind: 'http', client: peer(socket.remoteAddress), status, decision: 'invalid', error: error.code },
+      'request',
+    );
+    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+      );
+    } else {
+      socket.destroy();
+    }
+  });
+
+  return {
+    server,
+    async drain(ms) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+      const tunnelsDone = new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (tunnels.size === 0) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 50);
+        poll.unref();
+      });
+      await Promise.race([Promise.all([closed, tunnelsDone]), deadline]);
+      for (const socket of tunnels) socket.destroy();
+      server.closeAllConnections();
+      agent.destroy();
+    },
+  };
+}
+
+/** The decision label of a failed request, for logs and metrics. */
+function decisionOf(error: ProxyError): string {
+  if (error.code === 'DENIED' || error.code === 'SELF') return 'deny';
+  if (error.code === 'BAD_REQUEST') return 'invalid';
+  if (error.code === 'NAME_NOT_RESOLVED') return 'unresolved';
+  return 'allow';
+}
+
+/** A peer address as logged: IPv4 clients without the ::ffff: prefix. */
+function peer(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  499: 'Client Closed Request',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+};
+
+/**
+ * Relays bytes both ways, respecting half-close (a FIN from one side is passed on while the other
+ * direction goes on), closes both on an error or after `idleMs` without traffic, and calls `onClose`
+ * once when both are closed.
+ */
+function splice(a: Socket, b: Socket, idleMs: number, onClose: () => void): void {
+  let open = 2;
+  const closed = () => {
+    if (--open === 0) onClose();
+  };
+  for (const [from, to] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    from.pipe(to);
+    from.setTimeout(idleMs, () => {
+      a.destroy();
+      b.destroy();
+    });
+    from.on('error', () => {
+      a.destroy();
+      b.destroy();
+    });
+    from.once('close', () => {
+      to.destroy();
+      closed();
+    });
+  }
+}
+
+/** The client's headers for the destination: hop-by-hop ones dropped, Host the checked authority, Via added. */
+function forwardHeaders(raw: readonly string[], authority: string): string[] {
+  const drop = connectionTokens(raw);
+  const out: string[] = ['host', authority];
+  let via: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (lower === 'host' || HOP_BY_HOP.has(lower) || drop.has(lower)) continue;
+    if (lower === 'via') {
+      via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]}`;
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  return out;
+}
+
+function responseHeaders(raw: readonly string[]): string[] {
+  const drop = connectionTokens(raw);
+  const out: string[] = [];
+  let via: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || drop.has(lower)) continue;
+    if (lower === 'via') {
+      via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]}`;
+      continue;
+    }
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  return out;
+}
+
+function connectionTokens(raw: readonly string[]): Set<string> {
+  const tokens = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) tokens.add(token.trim().toLowerCase());
+  }
+  return tokens;
+}

@@ -1,0 +1,119 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { type NumericIp, toNumericIp } from './policy/ip.js';
+import { normalizeName } from './policy/parse-policy.js';
+
+/** Where a client asked to go, parsed strictly: the host checked is the host connected to. */
+export interface Target {
+  /** The canonical host name, or undefined for an IP literal. */
+  readonly name: string | undefined;
+  /** The address, for an IP literal (any IPv4 spelling a resolver accepts is read as IPv4). */
+  readonly ip: NumericIp | undefined;
+  readonly port: number;
+  /** The authority to send as Host: canonical host, `:port` unless it is the default. */
+  readonly authority: string;
+}
+
+/** An absolute-URI request target: the target and the origin-form path to send upstream. */
+export interface AbsoluteTarget extends Target {
+  readonly path: string;
+}
+
+export type TargetResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Parses a CONNECT request target (authority-form `host:port`). Brackets only around an IPv6
+ * literal, no userinfo, exactly one port.
+ *
+ * @param text the request target
+ * @returns the target, or why it is refused
+ */
+export function parseConnectTarget(text: string): TargetResult<Target> {
+  return parseAuthority(text, undefined);
+}
+
+/**
+ * Parses an absolute-form request target `http://authority/path`. Only the http scheme (HTTPS goes
+ * through CONNECT); no userinfo, no backslash, no fragment.
+ *
+ * @param text the request target
+ * @returns the target and the path to send upstream, or why it is refused
+ */
+export function parseAbsoluteTarget(text: string): TargetResult<AbsoluteTarget> {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
+  if (!scheme)
+    return { ok: false, reason: 'not a proxy request: the request target is not an absolute http:// URI' };
+  if (scheme[1]!.toLowerCase() !== 'http') {
+    return { ok: false, reason: `scheme '${scheme[1]}' is not proxied: use CONNECT for HTTPS` };
+  }
+  const rest = text.slice(scheme[0].length);
+  if (rest.includes('#')) return { ok: false, reason: 'a request target has no fragment' };
+  const end = rest.search(/[/?]/);
+  const authorityText = end === -1 ? rest : rest.slice(0, end);
+  const pathPart = end === -1 ? '' : rest.slice(end);
+  if (pathPart.includes('\\')) return { ok: false, reason: 'backslash in the request target' };
+  const authority = parseAuthority(authorityText, 80);
+  if (!authority.ok) return authority;
+  const path = pathPart === '' ? '/' : pathPart.startsWith('?') ? `/${pathPart}` : pathPart;
+  return { ok: true, value: { ...authority.value, path } };
+}
+
+function parseAuthority(text: string, defaultPort: number | undefined): TargetResult<Target> {
+  if (text === '') return { ok: false, reason: 'empty host' };
+  if (text.includes('@')) return { ok: false, reason: 'userinfo is not allowed in the request target' };
+  if (/[\\%\s\u0000-\u001f\u007f]/.test(text)) return { ok: false, reason: 'invalid character in the host' };
+  let hostText: string;
+  let portText: string | undefined;
+  if (text.startsWith('[')) {
+    const close = text.indexOf(']');
+    if (close === -1) return { ok: false, reason: 'unclosed bracket in the host' };
+    hostText = text.slice(1, close);
+    if (!isIPv6(hostText)) return { ok: false, reason: 'brackets are only for IPv6 addresses' };
+    const after = text.slice(close + 1);
+    if (after !== '' && !after.startsWith(':'))
+      return { ok: false, reason: 'garbage after the IPv6 address' };
+    portText = after === '' ? undefined : after.slice(1);
+  } else {
+    const parts = text.split(':');
+    if (parts.length > 2)
+      return { ok: false, reason: 'more than one port, or an IPv6 address without brackets' };
+    hostText = parts[0]!;
+    portText = parts[1];
+    if (hostText.includes('[') || hostText.includes(']'))
+      return { ok: false, reason: 'invalid character in the host' };
+  }
+  let port: number;
+  if (portText === undefined) {
+    if (defaultPort === undefined) return { ok: false, reason: 'the port is missing' };
+    port = defaultPort;
+  } else {
+    if (!/^[0-9]{1,5}$/.test(portText)) return { ok: false, reason: `invalid port '${portText}'` };
+    port = Number(portText);
+    if (port < 1 || port > 65535) return { ok: false, reason: `invalid port '${portText}'` };
+  }
+  const portSuffix = port === (defaultPort ?? -1) ? '' : `:${port}`;
+  if (isIPv6(hostText)) {
+    const ip = toNumericIp(hostText);
+    if (!ip) return { ok: false, reason: 'invalid IPv6 address' };
+    const canonical = new URL(`http://[${hostText}]/`).hostname;
+    return { ok: true, value: { name: undefined, ip, port, authority: `${canonical}${portSuffix}` } };
+  }
+  // The WHATWG host parser reads every IPv4 spelling a resolver accepts (3232235777, 0xc0a80101,
+  // 0300.0250.1.1, 192.168.257) as the address it is, lower-cases and IDNA-encodes names.
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${hostText}/`).hostname;
+  } catch {
+    return { ok: false, reason: `invalid host '${hostText}'` };
+  }
+  if (isIPv4(hostname)) {
+    return {
+      ok: true,
+      value: { name: undefined, ip: toNumericIp(hostname), port, authority: `${hostname}${portSuffix}` },
+    };
+  }
+  const name = normalizeName(hostname);
+  if (!name) return { ok: false, reason: `invalid host '${hostText}'` };
+  return { ok: true, value: { name, ip: undefined, port, authority: `${name}${portSuffix}` } };
+}

@@ -1,0 +1,101 @@
+import { lookup } from 'node:dns/promises';
+import { connect, type Socket } from 'node:net';
+import { connectErrorCode, ProxyError } from './errors.js';
+import { type NumericIp, numericIpToString, toNumericIp } from './policy/ip.js';
+
+/**
+ * Resolves a name once with the system resolver (getaddrinfo: /etc/hosts, then DNS), every address
+ * of both families, in the resolver's order, without duplicates.
+ *
+ * @param name a canonical host name
+ * @returns the addresses
+ * @throws ProxyError NAME_NOT_RESOLVED
+ */
+export async function resolveName(name: string): Promise<NumericIp[]> {
+  let answers: { address: string }[];
+  try {
+    answers = await lookup(name, { all: true, verbatim: true });
+  } catch (error) {
+    throw new ProxyError(
+      'NAME_NOT_RESOLVED',
+      `cannot resolve '${name}': ${(error as NodeJS.ErrnoException).code ?? error}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const seen = new Set<string>();
+  const addresses: NumericIp[] = [];
+  for (const answer of answers) {
+    const ip = toNumericIp(answer.address);
+    if (!ip) continue;
+    const key = `${ip.family}:${ip.value}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    addresses.push(ip);
+  }
+  if (addresses.length === 0)
+    throw new ProxyError('NAME_NOT_RESOLVED', `cannot resolve '${name}': no address`);
+  return addresses;
+}
+
+/** A connected socket to one of the allowed addresses. */
+export interface Upstream {
+  readonly socket: Socket;
+  readonly address: NumericIp;
+}
+
+/**
+ * Connects to the first address that accepts, in order, each attempt bounded by `timeoutMs`. Only
+ * the given (allowed) addresses are tried: nothing is resolved again here, so there is no window for
+ * DNS rebinding between the check and the connection.
+ *
+ * @param addresses the allowed addresses
+ * @param port the destination port
+ * @param timeoutMs the connect timeout of each attempt
+ * @returns the connected socket and the address used
+ * @throws ProxyError with the last attempt's failure (CONNECT_REFUSED, UNREACHABLE, CONNECT_TIMEOUT...)
+ */
+export async function connectFirst(
+  addresses: readonly NumericIp[],
+  port: number,
+  timeoutMs: number,
+): Promise<Upstream> {
+  let last: ProxyError | undefined;
+  for (const address of addresses) {
+    try {
+      return { socket: await connectOne(address, port, timeoutMs), address };
+    } catch (error) {
+      last = error as ProxyError;
+    }
+  }
+  throw last ?? new ProxyError('UNREACHABLE', 'no address to connect to');
+}
+
+function connectOne(address: NumericIp, port: number, timeoutMs: number): Promise<Socket> {
+  const host = numericIpToString(address);
+  const where = address.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ProxyError('CONNECT_TIMEOUT', `connecting to ${where} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(
+        new ProxyError(
+          connectErrorCode(error),
+          `connecting to ${where} failed: ${error.code ?? error.message}`,
+          { cause: error },
+        ),
+      );
+    });
+  });
+}
