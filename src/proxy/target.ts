@@ -62,7 +62,7 @@ export function parseAbsoluteTarget(text: string): TargetResult<AbsoluteTarget> 
 function parseAuthority(text: string, defaultPort: number | undefined): TargetResult<Target> {
   if (text === '') return { ok: false, reason: 'empty host' };
   if (text.includes('@')) return { ok: false, reason: 'userinfo is not allowed in the request target' };
-  if (/[\\%\s\u0000-\u001f\u007f]/.test(text)) return { ok: false, reason: 'invalid character in the host' };
+  if (/[\\%\s]/.test(text) || hasControlCharacter(text)) return { ok: false, reason: 'invalid character in the host' };
   let hostText: string;
   let portText: string | undefined;
   if (text.startsWith('[')) {
@@ -116,4 +116,12 @@ function parseAuthority(text: string, defaultPort: number | undefined): TargetRe
   const name = normalizeName(hostname);
   if (!name) return { ok: false, reason: `invalid host '${hostText}'` };
   return { ok: true, value: { name, ip: undefined, port, authority: `${name}${portSuffix}` } };
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
