@@ -1,11 +1,5 @@
-import { ANNOUNCE_HELP, runAnnounce } from './announce.js';
-import { DNS_PROXY_HELP, runDnsProxy } from './dns-proxy.js';
 import { ExitError } from './exit-error.js';
-import { HTTP_PROXY_HELP, runHttpProxy } from './http-proxy.js';
-import { PLAN_HELP, runPlan } from './plan.js';
-import { POD_WAIT_HELP, runPodWait } from './pod-wait.js';
 import { ROUTER_HELP, runRouter } from './router.js';
-import { runValidate, VALIDATE_HELP } from './validate.js';
 
 export const MAIN_HELP = `Usage: egress-router [COMMAND] [--help]
 
@@ -25,14 +19,38 @@ Run 'egress-router COMMAND --help' for a command's options.
 
 ${ROUTER_HELP}`;
 
-/** Every command's help, for \`help COMMAND\`. */
-const HELP: Record<string, string> = {
-  validate: VALIDATE_HELP,
-  plan: PLAN_HELP,
-  announce: ANNOUNCE_HELP,
-  'pod-wait': POD_WAIT_HELP,
-  'http-proxy': HTTP_PROXY_HELP,
-  'dns-proxy': DNS_PROXY_HELP,
+/**
+ * The commands, each loaded only when it runs, so that start-up (the router's init mode above all)
+ * does not pay for the modules of the others.
+ */
+const COMMANDS: Record<string, () => Promise<{ run: (args: string[]) => Promise<void>; help: string }>> = {
+  validate: async () => {
+    const m = await import('./validate.js');
+    return {
+      run: async (args) => m.runValidate(args, process.env, process.stdout, process.stderr),
+      help: m.VALIDATE_HELP,
+    };
+  },
+  plan: async () => {
+    const m = await import('./plan.js');
+    return { run: async (args) => m.runPlan(args, process.env, process.stdout), help: m.PLAN_HELP };
+  },
+  announce: async () => {
+    const m = await import('./announce.js');
+    return { run: (args) => m.runAnnounce(args, process.stdout), help: m.ANNOUNCE_HELP };
+  },
+  'http-proxy': async () => {
+    const m = await import('./http-proxy.js');
+    return { run: (args) => m.runHttpProxy(args, process.env, process.stdout), help: m.HTTP_PROXY_HELP };
+  },
+  'dns-proxy': async () => {
+    const m = await import('./dns-proxy.js');
+    return { run: (args) => m.runDnsProxy(args, process.env, process.stdout), help: m.DNS_PROXY_HELP };
+  },
+  'pod-wait': async () => {
+    const m = await import('./pod-wait.js');
+    return { run: (args) => m.runPodWait(args, process.stdout), help: m.POD_WAIT_HELP };
+  },
 };
 
 /**
@@ -44,28 +62,17 @@ export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   const env = process.env;
   try {
+    const load = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+    if (load) {
+      await (await load()).run(rest);
+      return;
+    }
     switch (command) {
-      case 'validate':
-        runValidate(rest, env, process.stdout, process.stderr);
+      case 'help': {
+        const topic = Object.hasOwn(COMMANDS, rest[0] ?? '') ? COMMANDS[rest[0]!] : undefined;
+        process.stdout.write(topic ? (await topic()).help : MAIN_HELP);
         break;
-      case 'plan':
-        runPlan(rest, env, process.stdout);
-        break;
-      case 'announce':
-        await runAnnounce(rest, process.stdout);
-        break;
-      case 'http-proxy':
-        await runHttpProxy(rest, env, process.stdout);
-        break;
-      case 'dns-proxy':
-        await runDnsProxy(rest, env, process.stdout);
-        break;
-      case 'pod-wait':
-        await runPodWait(rest, process.stdout);
-        break;
-      case 'help':
-        process.stdout.write(HELP[rest[0] ?? ''] ?? MAIN_HELP);
-        break;
+      }
       case '--help':
       case '-h':
         process.stdout.write(MAIN_HELP);

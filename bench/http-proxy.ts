@@ -1,0 +1,333 @@
+/**
+ * Issue 4: the egress HTTP proxy side by side with squid 5.7 configured the way the old
+ * ose-egress-http-proxy image configured it, and tinyproxy, in one run, in the same namespace:
+ * plain-HTTP requests/s (wrk, 32 connections), CONNECT download MB/s, CONNECT tunnels opened per
+ * second, and resident memory with 2,000 idle tunnels open. Plus decisions per second of the policy
+ * with 10 and 10,000 rules (micro-benchmark, no network).
+ *
+ * Topology (src/lab): wrk and the load client in the client namespace; the three proxies in the
+ * egress router pod (set up by the router in http-proxy mode, so they leave through macvlan0 from
+ * the egress source address); nginx and the hold server in the outside namespace.
+ */
+import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Lab, ProcessHandle } from '../src/lab/index.js';
+import { compilePolicy } from '../src/proxy/policy/compile-policy.js';
+import { decide } from '../src/proxy/policy/decide.js';
+import { toNumericIp } from '../src/proxy/policy/ip.js';
+import { parsePolicy } from '../src/proxy/policy/parse-policy.js';
+import { BIN, type BenchContext, fmt, type GoalSummary, leanEnv, median, ratio, routerEnv, runBench, table } from './_common.js';
+
+const LOAD = fileURLToPath(new URL('./_proxy-load.js', import.meta.url));
+const OUT = '203.0.113.25';
+const POD = '10.128.0.2';
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 1 : 3;
+const SECONDS = quick ? 3 : 8;
+const IDLE_TUNNELS = 2000;
+const LARGE_MB = quick ? 64 : 256;
+
+interface Proxy {
+  readonly name: string;
+  readonly port: number;
+  start(ctx: BenchContext): Promise<ProcessHandle>;
+}
+
+const PROXIES: readonly Proxy[] = [
+  {
+    name: 'egress-router',
+    port: 8080,
+    start: ({ lab }) =>
+      spawnQuiet(lab, [process.execPath, BIN, 'http-proxy'], {
+        ...routerEnv({}),
+        EGRESS_HTTP_PROXY_DESTINATION: '203.0.113.0/24\n',
+        EGRESS_HTTP_PROXY_PORT: '8080',
+      }),
+  },
+  {
+    name: 'squid 5.7',
+    port: 3128,
+    start: ({ lab, work }) => {
+      // The old image's squid.conf (http_port, cache deny all, access_log none, debug_options ALL,0,
+      // shutdown_lifetime 0, one acl + http_access per rule, then deny all), plus what squid needs
+      // to run here (pid and log files, a host name, enough descriptors for 2,000 tunnels).
+      const conf = join(work, 'squid.conf');
+      writeFileSync(
+        conf,
+        [
+          'http_port 3128',
+          'cache deny all',
+          'access_log none all',
+          'debug_options ALL,0',
+          'shutdown_lifetime 0',
+          'pid_filename none',
+          'cache_log /dev/null',
+          'visible_hostname egress-bench',
+          'max_filedescriptors 16384',
+          'acl dest1 dst 203.0.113.0/24',
+          'http_access allow dest1',
+          'http_access deny all',
+          '',
+        ].join('\n'),
+      );
+      return spawnQuiet(lab, ['squid', '-N', '-f', conf], {});
+    },
+  },
+  {
+    name: 'tinyproxy 1.11',
+    port: 8888,
+    start: ({ lab, work }) => {
+      const conf = join(work, 'tinyproxy.conf');
+      writeFileSync(
+        conf,
+        ['Port 8888', 'Timeout 600', 'MaxClients 8192', 'LogLevel Critical', 'Allow 10.128.0.0/24', ''].join('\n'),
+      );
+      return spawnQuiet(lab, ['tinyproxy', '-d', '-c', conf], {});
+    },
+  },
+];
+
+/** Starts a server in the pod with its output discarded (the descriptor limit here is 20,000). */
+function spawnQuiet(lab: Lab, argv: string[], env: Record<string, string>): Promise<ProcessHandle> {
+  return lab.spawnIn('pod', 'bash', ['-c', 'exec "$@" >/dev/null 2>&1', 'quiet', ...argv], {
+    env: { ...leanEnv(), ...env },
+  });
+}
+
+async function waitForPort(lab: Lab, ns: 'pod' | 'out', host: string, port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const r = await lab.exec(ns, 'bash', ['-c', 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)], { check: false });
+    if (r.code === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nothing listens on ${host}:${port} in ${ns}`);
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+}
+
+async function withProxy<T>(ctx: BenchContext, proxy: Proxy, use: (handle: ProcessHandle) => Promise<T>): Promise<T> {
+  const handle = await proxy.start(ctx);
+  try {
+    await waitForPort(ctx.lab, 'pod', POD, proxy.port);
+    return await use(handle);
+  } finally {
+    await handle.stop();
+  }
+}
+
+async function wrkRps(ctx: BenchContext, proxy: Proxy): Promise<number> {
+  const script = join(ctx.work, 'absolute.lua');
+  writeFileSync(script, `wrk.method = "GET"\nwrk.path = "http://${OUT}/small"\n`);
+  const r = await ctx.lab.exec(
+    'client',
+    'wrk',
+    ['-t1', '-c32', `-d${SECONDS}s`, '-s', script, `http://${POD}:${proxy.port}`],
+    { timeoutMs: (SECONDS + 20) * 1000, env: leanEnv() },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: .*/.exec(r.stdout)?.[0];
+  if (errors) ctx.log(`${proxy.name}: wrk reported ${errors}`);
+  return rps;
+}
+
+async function connectDownloadMBps(ctx: BenchContext, proxy: Proxy): Promise<number> {
+  const r = await ctx.lab.exec(
+    'client',
+    'curl',
+    ['-s', '-p', '-x', `http://${POD}:${proxy.port}`, '-o', '/dev/null', '-w', '%{speed_download}', `http://${OUT}/large`],
+    { timeoutMs: 120_000, env: leanEnv() },
+  );
+  return Number(r.stdout) / 1e6;
+}
+
+async function connectRate(ctx: BenchContext, proxy: Proxy): Promise<number> {
+  const r = await ctx.lab.exec(
+    'client',
+    process.execPath,
+    [LOAD, 'connect-rate', POD, String(proxy.port), `${OUT}:9000`, '32', String(SECONDS)],
+    { timeoutMs: (SECONDS + 30) * 1000, env: leanEnv() },
+  );
+  const result = JSON.parse(r.stdout) as { perSecond: number; errors: number };
+  if (result.errors > 0) ctx.log(`${proxy.name}: ${result.errors} failed tunnels`);
+  return result.perSecond;
+}
+
+async function idleMemory(ctx: BenchContext, proxy: Proxy): Promise<{ baseMb: number; loadedMb: number }> {
+  return withProxy(ctx, proxy, async (handle) => {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const base = await rssKb(handle.pid);
+    const client = await ctx.lab.spawnIn('client', process.execPath, [
+      LOAD,
+      'idle-tunnels',
+      POD,
+      String(proxy.port),
+      `${OUT}:7000`,
+      String(IDLE_TUNNELS),
+    ]);
+    try {
+      await client.waitFor(/ready \d+/, { timeoutMs: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const loaded = await rssKb(handle.pid);
+      return { baseMb: base / 1024, loadedMb: loaded / 1024 };
+    } finally {
+      await client.stop();
+    }
+  });
+}
+
+/** Decisions per second of the compiled policy with `rules` rules (names, domains and ranges). */
+function decisionsPerSecond(rules: number): number {
+  const lines: string[] = [];
+  for (let i = 0; i < rules; i++) {
+    if (i % 3 === 0) lines.push(`host${i}.example.com`);
+    else if (i % 3 === 1) lines.push(`!*.zone${i}.example.net`);
+    else lines.push(`10.${(i >> 8) & 255}.${i & 255}.0/24`);
+  }
+  lines.push('*');
+  const parsed = parsePolicy(lines.join('\n'));
+  if (!parsed.ok) throw new Error(parsed.errors[0]!.message);
+  const compiled = compilePolicy(parsed.value);
+  const address = [toNumericIp('203.0.113.25')!];
+  const names = ['www.example.org', 'a.b.zone7.example.net', 'host3.example.com', 'deep.sub.domain.example.com'];
+  const iterations = quick ? 100_000 : 1_000_000;
+  let sink = 0;
+  const started = performance.now();
+  for (let i = 0; i < iterations; i++) {
+    sink += decide(compiled, names[i & 3], address).allowed.length;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (sink < 0) throw new Error('unreachable');
+  return iterations / seconds;
+}
+
+await runBench('http-proxy', 'hp', 'Egress HTTP proxy versus squid 5.7 and tinyproxy', 15 * 60_000, async (ctx) => {
+  const { lab, work, log } = ctx;
+  log('setting the pod up with the egress router (http-proxy mode)');
+  await lab.exec('pod', process.execPath, [BIN], { env: routerEnv({ EGRESS_ROUTER_MODE: 'http-proxy' }) });
+
+  log(`origin: nginx (small response, ${LARGE_MB} MB file), echo and hold servers in the outside namespace`);
+  const large = join(work, 'large.bin');
+  writeFileSync(large, Buffer.alloc(LARGE_MB * 1024 * 1024, 97));
+  const nginxConf = join(work, 'nginx.conf');
+  writeFileSync(
+    nginxConf,
+    `worker_processes 1;
+pid ${join(work, 'nginx.pid')};
+error_log /dev/null crit;
+events { worker_connections 16384; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  server {
+    listen ${OUT}:80;
+    location = /small { default_type text/plain; return 200 "hello from the outside\\n"; }
+    location = /large { alias ${large}; default_type application/octet-stream; }
+  }
+}
+`,
+  );
+  const nginx = await lab.spawnIn('out', 'nginx', ['-c', nginxConf, '-g', 'daemon off;']);
+  await lab.startEcho({ tcp: [9000] });
+  const hold = await lab.spawnIn('out', process.execPath, [LOAD, 'hold-server', '7000']);
+  await hold.waitFor(/ready/, { timeoutMs: 10_000 });
+  await waitForPort(lab, 'out', OUT, 80);
+
+  const rps = new Map<string, number[]>();
+  const mbps = new Map<string, number[]>();
+  const tps = new Map<string, number[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const proxy of PROXIES) {
+      await withProxy(ctx, proxy, async () => {
+        log(`round ${round + 1}: ${proxy.name}`);
+        push(rps, proxy.name, await wrkRps(ctx, proxy));
+        push(mbps, proxy.name, await connectDownloadMBps(ctx, proxy));
+        push(tps, proxy.name, await connectRate(ctx, proxy));
+      });
+    }
+  }
+  const memory = new Map<string, { baseMb: number; loadedMb: number }>();
+  for (const proxy of PROXIES) {
+    log(`memory with ${IDLE_TUNNELS} idle tunnels: ${proxy.name}`);
+    memory.set(proxy.name, await idleMemory(ctx, proxy));
+  }
+  await nginx.stop();
+  await hold.stop();
+
+  log('policy micro-benchmark');
+  const decisions10 = decisionsPerSecond(10);
+  const decisions10k = decisionsPerSecond(10_000);
+
+  const ours = PROXIES[0]!.name;
+  const squid = PROXIES[1]!.name;
+  const m = (map: Map<string, number[]>, name: string) => median(map.get(name) ?? []);
+  const rows = PROXIES.map((p) => [
+    p.name,
+    fmt(m(rps, p.name), 0),
+    fmt(m(mbps, p.name), 0),
+    fmt(m(tps, p.name), 0),
+    fmt(memory.get(p.name)!.baseMb, 1),
+    fmt(memory.get(p.name)!.loadedMb, 1),
+  ]);
+  const goals: GoalSummary[] = [
+    goalAtLeast('plain HTTP requests/s (wrk, 32 connections)', m(rps, ours), m(rps, squid)),
+    goalAtLeast('CONNECT download MB/s', m(mbps, ours), m(mbps, squid)),
+    goalAtLeast('CONNECT tunnels opened per second', m(tps, ours), m(tps, squid)),
+    {
+      goal: `resident memory with ${IDLE_TUNNELS} idle tunnels`,
+      target: "≤ squid's",
+      measured: `${fmt(memory.get(ours)!.loadedMb)} MB`,
+      peer: `${ratio(memory.get(ours)!.loadedMb / memory.get(squid)!.loadedMb)} squid (${fmt(memory.get(squid)!.loadedMb)} MB)`,
+      met: memory.get(ours)!.loadedMb <= memory.get(squid)!.loadedMb,
+    },
+    {
+      goal: 'policy decisions/s, 10 vs 10,000 rules',
+      target: 'the same cost',
+      measured: `${fmt(decisions10 / 1e6, 2)} M/s vs ${fmt(decisions10k / 1e6, 2)} M/s`,
+      peer: `${ratio(decisions10k / decisions10)} (10,000 / 10)`,
+      met: decisions10k / decisions10 > 0.8,
+    },
+  ];
+  const markdown = `Medians of ${ROUNDS} rounds of ${SECONDS} s, the proxies taking turns, all in the egress router pod's
+namespace; wrk and the load client in the client namespace; nginx (1 worker) and the servers in the
+outside namespace. 2 cores shared by all. squid runs the old image's configuration; tinyproxy runs
+without a filter (it checks nothing). Our proxy runs as the image runs it, logging one JSON line per
+request (to /dev/null here; squid's access log is off, as in the old image).
+
+${table(['proxy', 'HTTP req/s', 'CONNECT MB/s', 'tunnels/s', 'RSS idle MB', `RSS ${IDLE_TUNNELS} tunnels MB`], rows)}
+
+Every round: ${JSON.stringify({ rps: Object.fromEntries(rps), mbps: Object.fromEntries(mbps), tunnelsPerSecond: Object.fromEntries(tps) })}
+
+Policy micro-benchmark (\`decide\` on four names, one address; names, \`*.domain\` and CIDR rules):
+${fmt(decisions10 / 1e6, 2)} M decisions/s with 10 rules, ${fmt(decisions10k / 1e6, 2)} M/s with 10,000.
+
+${table(
+  ['goal', 'target', 'measured', 'versus', 'met'],
+  goals.map((g) => [g.goal, g.target, g.measured, g.peer, g.met ? 'yes' : '**no**']),
+)}
+`;
+  return {
+    markdown,
+    goals,
+    raw: { rps: Object.fromEntries(rps), mbps: Object.fromEntries(mbps), tps: Object.fromEntries(tps), memory: Object.fromEntries(memory), decisions10, decisions10k },
+  };
+});
+
+function push(map: Map<string, number[]>, key: string, value: number): void {
+  map.set(key, [...(map.get(key) ?? []), value]);
+}
+
+function goalAtLeast(goal: string, ours: number, squid: number): GoalSummary {
+  return {
+    goal,
+    target: "≥ squid's",
+    measured: fmt(ours, 0),
+    peer: `${ratio(ours / squid)} squid (${fmt(squid, 0)})`,
+    met: ours >= squid,
+  };
+}
