@@ -28,7 +28,7 @@ export {
 } from './errors.js';
 export { NetlinkHandle, type NetlinkHandleOptions, openNetlink, withNetlink } from './handle.js';
 export { createMacvlan, deleteLink, MACVLAN_MODES, type MacvlanMode, moveLinkToNetns } from './lab.js';
-export { type Link, linkByName, listLinks, reannounceLink, setLinkUp } from './links.js';
+export { type Link, linkByName, listLinks, reannounceLink, setLinkUp, waitForOperUp } from './links.js';
 export { listRoutes, MAIN_TABLE, type RouteEntry, type RouteSpec, replaceRoute } from './routes.js';
 export {
   forwardingPath,

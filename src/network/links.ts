@@ -81,6 +81,32 @@ export async function reannounceLink(handle: NetlinkHandle, ifindex: number): Pr
   await handle.request(operation, (socket) => socket.setLink({ index: ifindex }, { address }));
 }
 
+/** IF_OPER_UP and IF_OPER_UNKNOWN (drivers that do not report an operational state). */
+const OPER_READY = new Set([6, 0]);
+
+/**
+ * Waits until an interface is operationally up (the kernel has activated its queue), polling every
+ * 10 ms, at most `timeoutMs`. Packets sent before that are dropped, so announcements wait for it.
+ * A macvlan on an up parent is up at once; the wait matters for links whose carrier comes later.
+ *
+ * @returns whether it became ready in time
+ */
+export async function waitForOperUp(
+  handle: NetlinkHandle,
+  ifindex: number,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const [message] = await handle.request(`read the state of interface index ${ifindex}`, (socket) =>
+      socket.getLink({ index: ifindex }),
+    );
+    if (OPER_READY.has(message?.attrs.operstate ?? -1)) return true;
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function toLink(message: rt.LinkMessage): Link {
   const { data, attrs } = message;
   return {

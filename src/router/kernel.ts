@@ -7,9 +7,13 @@ import {
   reannounceLink,
   replaceRoute,
   setLinkUp,
+  waitForOperUp,
   writeSysctl,
 } from '../network/index.js';
 import type { SetUpEffects } from './set-up.js';
+
+/** How long set-up waits for the egress interface to be operationally up before announcing. */
+export const OPER_UP_TIMEOUT_MS = 1000;
 
 /** The real side effects: netlink in the current network namespace, /proc/sys, and nft. */
 export interface KernelEffects extends SetUpEffects {
@@ -41,6 +45,7 @@ export function kernelEffects(): KernelEffects {
         ifindex,
         ...(route.gateway === undefined ? {} : { gateway: route.gateway }),
       }),
+    waitForOperUp: (ifindex) => waitForOperUp(netlink(), ifindex, OPER_UP_TIMEOUT_MS),
     announce: (ifindex) => reannounceLink(netlink(), ifindex),
     applyRuleset: (document) => applyRuleset(document),
     close() {

@@ -12,6 +12,8 @@ export interface SetUpEffects {
   ensureAddress(ifindex: number, address: RouterPlan['addresses'][number]): Promise<void>;
   setLinkUp(ifindex: number): Promise<void>;
   replaceRoute(ifindex: number, route: RouterPlan['routes'][number]): Promise<void>;
+  /** Waits (bounded) until the interface is operationally up; false when it did not get there. */
+  waitForOperUp(ifindex: number): Promise<boolean>;
   /** Makes the kernel announce every address of the interface (gratuitous ARP and unsolicited NA). */
   announce(ifindex: number): Promise<void>;
   /** Applies an nft JSON document in one transaction. */
@@ -56,7 +58,13 @@ export async function setUp(
     );
   }
   await effects.setLinkUp(egress);
-  log.debug({ step: 'link', dev: plan.egressInterface }, 'link up');
+  const operUp = await effects.waitForOperUp(egress);
+  log.debug({ step: 'link', dev: plan.egressInterface, operUp }, 'link up');
+  if (!operUp)
+    log.warn(
+      { dev: plan.egressInterface },
+      'link not operationally up yet; the announcement 2 s later covers it',
+    );
 
   for (const route of plan.routes) {
     await effects.replaceRoute(egress, route);
