@@ -9,7 +9,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../runtime/logger.js';
-import { ProxyError, statusFor } from './errors.js';
+import { connectErrorCode, ProxyError, statusFor } from './errors.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { CompiledPolicy } from './policy/compile-policy.js';
 import { type Decision, decide, denyByName } from './policy/decide.js';
@@ -73,6 +73,11 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     timeout: settings.keepAliveTimeoutMs,
   });
   const tunnels = new Set<Socket>();
+  // A connection answered for a client error is done: a later error on it (the client closing in
+  // the middle of the head it never finished) is not another request to log. An error in the middle
+  // of a request being served (a body sent too slowly) is told by that request's own log line.
+  const refusedSockets = new WeakSet<Socket>();
+  const inFlightErrors = new WeakMap<Socket, string>();
   const server = createServer({
     maxHeaderSize: settings.maxHeaderBytes,
     requestTimeout: settings.requestTimeoutMs,
@@ -80,15 +85,26 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     keepAliveTimeout: settings.keepAliveTimeoutMs,
     connectionsCheckingInterval: 1000,
     noDelay: true,
+    // The absolute URI names the destination; a missing Host is no reason for an unlogged 400.
+    requireHostHeader: false,
   });
   server.maxConnections = settings.maxConnections;
 
-  async function check(target: Target): Promise<Checked> {
+  /** Checks a target; the decision (rule, reason) is recorded in the log entry, also when it denies. */
+  async function check(target: Target, entry: Record<string, unknown>): Promise<Checked> {
     const policy = deps.policy();
+    const note = (decision: Decision) => {
+      entry.rule = decision.rule?.index;
+      entry.reason = decision.reason;
+    };
     const byName = target.name === undefined ? undefined : denyByName(policy, target.name);
-    if (byName) throw new ProxyError('DENIED', byName.reason);
+    if (byName) {
+      note(byName);
+      throw new ProxyError('DENIED', byName.reason);
+    }
     const candidates = target.ip ? [target.ip] : await deps.resolve(target.name!);
     const decision = decide(policy, target.name, candidates);
+    note(decision);
     if (decision.result === 'deny') throw new ProxyError('DENIED', decision.reason);
     const addresses = decision.allowed.filter((ip) => !deps.isSelf(ip));
     if (addresses.length === 0) throw new ProxyError('SELF', 'the proxy does not connect to itself');
@@ -103,13 +119,22 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       method: req.method,
     };
     let upstreamReq: ClientRequest | undefined;
-    const finish = (status: number, decision: string, error?: ProxyError) => {
+    let decided = 'cancelled';
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let logged = false;
+    const finish = (status: number, decision: string, error?: ProxyError | string) => {
+      if (logged) return;
+      logged = true;
       entry.status = status;
       entry.decision = decision;
       entry.ms = Math.round(performance.now() - started);
-      entry.bytes_in = Number(req.headers['content-length'] ?? 0) || undefined;
-      if (error) entry.error = error.message;
+      entry.bytes_in = bytesIn;
+      entry.bytes_out = bytesOut;
+      if (error) entry.error = typeof error === 'string' ? error : error.message;
       metrics.requests.inc({ kind: 'http', decision, status: String(status) });
+      if (bytesIn > 0) metrics.bytes.inc({ direction: 'to_upstream' }, bytesIn);
+      if (bytesOut > 0) metrics.bytes.inc({ direction: 'to_client' }, bytesOut);
       log.info(entry, 'request');
     };
     const fail = (error: ProxyError, decision: string) => {
@@ -135,10 +160,10 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     entry.host = target.authority;
     entry.port = target.port;
 
-    check(target).then(
-      ({ decision, addresses }) => {
-        entry.rule = decision.rule?.index;
-        entry.reason = decision.reason;
+    check(target, entry).then(
+      ({ addresses }) => {
+        decided = 'allow';
+        if (res.destroyed) return;
         const address = addresses[0]!;
         entry.address = numericIpToString(address);
         const headers = forwardHeaders(req.rawHeaders, target.authority);
@@ -151,20 +176,25 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
           path: target.path,
           headers,
           setHost: false,
-          timeout: settings.connectTimeoutMs,
         });
+        // A new connection has connectTimeoutMs to connect, then responseTimeoutMs to answer; a
+        // reused keep-alive connection has responseTimeoutMs to answer.
+        let connecting = false;
         upstreamReq.once('socket', (socket: Socket) => {
-          if (!socket.connecting) return;
-          socket.setTimeout(settings.connectTimeoutMs, () =>
-            upstreamReq?.destroy(
-              new ProxyError('CONNECT_TIMEOUT', `connecting to ${target.authority} timed out`),
-            ),
-          );
-          socket.once('connect', () => socket.setTimeout(settings.responseTimeoutMs));
+          connecting = socket.connecting;
+          socket.setTimeout(connecting ? settings.connectTimeoutMs : settings.responseTimeoutMs);
+          if (connecting) {
+            socket.once('connect', () => {
+              connecting = false;
+              socket.setTimeout(settings.responseTimeoutMs);
+            });
+          }
         });
         upstreamReq.on('timeout', () =>
           upstreamReq?.destroy(
-            new ProxyError('RESPONSE_TIMEOUT', `${target.authority} did not answer in time`),
+            connecting
+              ? new ProxyError('CONNECT_TIMEOUT', `connecting to ${target.authority} timed out`)
+              : new ProxyError('RESPONSE_TIMEOUT', `${target.authority} did not answer in time`),
           ),
         );
         upstreamReq.on('error', (error: Error) => {
@@ -172,9 +202,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
             error instanceof ProxyError
               ? error
               : new ProxyError(
-                  (error as NodeJS.ErrnoException).code === 'ECONNREFUSED'
-                    ? 'CONNECT_REFUSED'
-                    : 'UPSTREAM_ERROR',
+                  connectErrorCode(error as NodeJS.ErrnoException),
                   `${target.authority}: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
                   { cause: error },
                 );
@@ -188,18 +216,29 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
             responseHeaders(upstreamRes.rawHeaders),
           );
           upstreamRes.pipe(res);
-          upstreamRes.on('error', () => res.destroy());
-          res.on('finish', () => {
-            entry.bytes_out = Number(upstreamRes.headers['content-length'] ?? 0) || undefined;
-            finish(upstreamRes.statusCode ?? 502, 'allow');
+          upstreamRes.on('data', (chunk: Buffer) => {
+            bytesOut += chunk.length;
           });
+          upstreamRes.on('error', () => res.destroy());
+          res.on('finish', () => finish(upstreamRes.statusCode ?? 502, 'allow'));
         });
         req.pipe(upstreamReq);
+        req.on('data', (chunk: Buffer) => {
+          bytesIn += chunk.length;
+        });
       },
       (error: ProxyError) => fail(error, decisionOf(error)),
     );
     res.on('close', () => {
-      if (!res.writableFinished) upstreamReq?.destroy();
+      if (res.writableFinished) return;
+      upstreamReq?.destroy();
+      const clientError = inFlightErrors.get(req.socket);
+      const timedOut = clientError === 'ERR_HTTP_REQUEST_TIMEOUT';
+      finish(
+        timedOut ? 408 : res.headersSent ? res.statusCode : 499,
+        decided,
+        clientError ?? 'the client closed the connection before the response was complete',
+      );
     });
   });
 
@@ -218,9 +257,9 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       entry.status = status;
       entry.decision = decision;
       entry.ms = Math.round(performance.now() - started);
+      entry.bytes_in = upstream?.socket.bytesWritten ?? 0;
+      entry.bytes_out = upstream?.socket.bytesRead ?? 0;
       if (upstream) {
-        entry.bytes_in = upstream.socket.bytesWritten;
-        entry.bytes_out = upstream.socket.bytesRead;
         metrics.bytes.inc({ direction: 'to_upstream' }, upstream.socket.bytesWritten);
         metrics.bytes.inc({ direction: 'to_client' }, upstream.socket.bytesRead);
       }
@@ -245,12 +284,8 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     entry.port = target.port;
     client.on('error', () => client.destroy());
 
-    check(target)
-      .then(({ decision, addresses }) => {
-        entry.rule = decision.rule?.index;
-        entry.reason = decision.reason;
-        return connectFirst(addresses, target.port, settings.connectTimeoutMs);
-      })
+    check(target, entry)
+      .then(({ addresses }) => connectFirst(addresses, target.port, settings.connectTimeoutMs))
       .then(
         (connected) => {
           upstream = connected;
@@ -294,6 +329,16 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
   });
 
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (refusedSockets.has(socket)) {
+      socket.destroy();
+      return;
+    }
+    refusedSockets.add(socket);
+    if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      inFlightErrors.set(socket, error.code ?? error.message);
+      socket.destroy();
+      return;
+    }
     const status =
       error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     metrics.requests.inc({ kind: 'http', decision: 'invalid', status: String(status) });
@@ -301,7 +346,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       { kind: 'http', client: peer(socket.remoteAddress), status, decision: 'invalid', error: error.code },
       'request',
     );
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    if (socket.writable) {
       socket.end(
         `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
       );
@@ -392,9 +437,13 @@ function forwardHeaders(raw: readonly string[], authority: string): string[] {
   const drop = connectionTokens(raw);
   const out: string[] = ['host', authority];
   let via: string | undefined;
+  const codings: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
+    // A chunked body stays chunked: without it, the body would go out unframed and be read upstream
+    // as further requests (request smuggling on a shared keep-alive connection).
+    if (lower === 'transfer-encoding') codings.push(raw[i + 1]!);
     if (lower === 'host' || HOP_BY_HOP.has(lower) || drop.has(lower)) continue;
     if (lower === 'via') {
       via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]}`;
@@ -402,6 +451,7 @@ function forwardHeaders(raw: readonly string[], authority: string): string[] {
     }
     out.push(name, raw[i + 1]!);
   }
+  if (codings.length > 0) out.push('transfer-encoding', codings.join(', '));
   out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
   return out;
 }

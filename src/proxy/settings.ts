@@ -145,6 +145,17 @@ export function parseProxySettings(env: Readonly<Record<string, string | undefin
     }
     values[spec.key] = value;
   }
+  // Node refuses to create a server whose headers timeout is longer than its request timeout.
+  const { headersTimeoutMs, requestTimeoutMs } = values;
+  if (
+    headersTimeoutMs !== undefined &&
+    requestTimeoutMs !== undefined &&
+    headersTimeoutMs > requestTimeoutMs
+  ) {
+    errors.push(
+      `EGRESS_HTTP_PROXY_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not be more than EGRESS_HTTP_PROXY_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`,
+    );
+  }
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,

@@ -62,7 +62,9 @@ export function parseAbsoluteTarget(text: string): TargetResult<AbsoluteTarget> 
 function parseAuthority(text: string, defaultPort: number | undefined): TargetResult<Target> {
   if (text === '') return { ok: false, reason: 'empty host' };
   if (text.includes('@')) return { ok: false, reason: 'userinfo is not allowed in the request target' };
-  if (/[\\%\s]/.test(text) || hasControlCharacter(text)) return { ok: false, reason: 'invalid character in the host' };
+  // '/', '?' and '#' would end the host for a URL parser, which would then check only a part of it.
+  if (/[\\%\s/?#]/.test(text) || hasControlCharacter(text))
+    return { ok: false, reason: 'invalid character in the host' };
   let hostText: string;
   let portText: string | undefined;
   if (text.startsWith('[')) {

@@ -15,7 +15,9 @@ export interface CompiledPolicy {
   readonly domains: ReadonlyMap<string, number>;
   /** IPv4: prefix length -> masked network -> first rule index; lengths longest first. */
   readonly ipv4: readonly (readonly [number, ReadonlyMap<number, number>])[];
-  readonly ipv6: readonly (readonly [number, ReadonlyMap<bigint, number>])[];
+  /** Keyed by the network's hex text: V8 hashes a bigint by its low bits only, so /64 and shorter
+   * networks would all collide and a lookup would cost as much as a linear scan. */
+  readonly ipv6: readonly (readonly [number, ReadonlyMap<string, number>])[];
   /** The lowest index of any address rule (NO_MATCH when there is none). */
   readonly firstAddressRuleIndex: number;
 }
@@ -30,7 +32,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   const exactNames = new Map<string, number>();
   const domains = new Map<string, number>();
   const ipv4 = new Map<number, Map<number, number>>();
-  const ipv6 = new Map<number, Map<bigint, number>>();
+  const ipv6 = new Map<number, Map<string, number>>();
   const keepFirst = <K>(map: Map<K, number>, key: K, index: number) => {
     if (!map.has(key)) map.set(key, index);
   };
@@ -43,9 +45,9 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       ipv4.set(match.prefix, byNetwork);
       keepFirst(byNetwork, match.network.value, rule.index);
     } else {
-      const byNetwork = ipv6.get(match.prefix) ?? new Map<bigint, number>();
+      const byNetwork = ipv6.get(match.prefix) ?? new Map<string, number>();
       ipv6.set(match.prefix, byNetwork);
-      keepFirst(byNetwork, match.network.value, rule.index);
+      keepFirst(byNetwork, match.network.value.toString(16), rule.index);
     }
   }
   return {
@@ -91,7 +93,7 @@ export function firstAddressRule(compiled: CompiledPolicy, ip: NumericIp): numbe
   if (ip.family === 4) return firstIpv4Rule(compiled, ip.value);
   let first = NO_MATCH;
   for (const [prefix, byNetwork] of compiled.ipv6) {
-    const index = byNetwork.get(maskIp(ip, prefix).value as bigint);
+    const index = byNetwork.get(maskIp(ip, prefix).value.toString(16));
     if (index !== undefined && index < first) first = index;
   }
   const inner = embeddedIpv4(ip);

@@ -68,10 +68,8 @@ export function parsePolicy(text: string | undefined): PolicyResult {
     const line = i + 1;
     const written = raw.trim();
     if (written === '*') {
-      if (wildcardLine !== undefined) {
-        errors.push({ code: 'WILDCARD_NOT_LAST', message: 'Wildcard must be last rule, if present', line });
-      }
-      wildcardLine = line;
+      // The old image accepted a repeated final `*` (nothing but `*` after it), so do we.
+      wildcardLine ??= line;
       continue;
     }
     if (wildcardLine !== undefined) {
