@@ -9,7 +9,7 @@ import { createProxyMetrics } from './metrics.js';
 import type { CompiledPolicy } from './policy/compile-policy.js';
 import { createEgressProxy } from './server.js';
 import type { ProxySettings } from './settings.js';
-import { resolveName } from './upstream.js';
+import { createResolver } from './upstream.js';
 
 /**
  * Runs the HTTP proxy until SIGTERM or SIGINT: listens on the proxy port (both families), serves
@@ -37,7 +37,7 @@ export async function serveHttpProxy(
     log,
     metrics,
     isSelf: createSelfCheck(),
-    resolve: resolveName,
+    resolve: createResolver(),
   });
 
   await listen(proxy.server, settings.port);

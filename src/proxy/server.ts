@@ -105,6 +105,19 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     const candidates = target.ip ? [target.ip] : await deps.resolve(target.name!);
     const decision = decide(policy, target.name, candidates);
     note(decision);
+    if (log.isLevelEnabled('debug')) {
+      log.debug(
+        {
+          host: target.authority,
+          addresses: decision.perAddress.map((d) => ({
+            address: numericIpToString(d.address),
+            result: d.result,
+            rule: d.rule?.index,
+          })),
+        },
+        'decision per address',
+      );
+    }
     if (decision.result === 'deny') throw new ProxyError('DENIED', decision.reason);
     const addresses = decision.allowed.filter((ip) => !deps.isSelf(ip));
     if (addresses.length === 0) throw new ProxyError('SELF', 'the proxy does not connect to itself');

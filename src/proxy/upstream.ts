@@ -1,42 +1,49 @@
 import { lookup } from 'node:dns/promises';
 import { connect, type Socket } from 'node:net';
 import { connectErrorCode, ProxyError } from './errors.js';
+import { createHostsLookup } from './hosts-file.js';
 import { type NumericIp, numericIpToString, toNumericIp } from './policy/ip.js';
 
 /**
- * Resolves a name once with the system resolver (getaddrinfo: /etc/hosts, then DNS), every address
- * of both families, in the resolver's order, without duplicates.
+ * Makes the proxy's resolver: a name is resolved once, as the exact name asked for. First the hosts
+ * file (exact names; Kubernetes hostAliases), then the system resolver with the name made fully
+ * qualified (`name.`), so resolv.conf search domains never expand it: otherwise `http://deep/` with
+ * `search example.test` would reach `deep.example.test` past a `!*.example.test` rule (squid did not
+ * use search domains either). Every address of both families, in the resolver's order, once each.
  *
- * @param name a canonical host name
- * @returns the addresses
- * @throws ProxyError NAME_NOT_RESOLVED
+ * @param hosts the hosts-file lookup
+ * @returns the resolver
  */
-export async function resolveName(name: string): Promise<NumericIp[]> {
-  let answers: { address: string }[];
-  try {
-    answers = await lookup(name, { all: true, verbatim: true });
-  } catch (error) {
-    throw new ProxyError(
-      'NAME_NOT_RESOLVED',
-      `cannot resolve '${name}': ${(error as NodeJS.ErrnoException).code ?? error}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  const seen = new Set<string>();
-  const addresses: NumericIp[] = [];
-  for (const answer of answers) {
-    const ip = toNumericIp(answer.address);
-    if (!ip) continue;
-    const key = `${ip.family}:${ip.value}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    addresses.push(ip);
-  }
-  if (addresses.length === 0)
-    throw new ProxyError('NAME_NOT_RESOLVED', `cannot resolve '${name}': no address`);
-  return addresses;
+export function createResolver(hosts: (name: string) => NumericIp[] | undefined = createHostsLookup()) {
+  return async (name: string): Promise<NumericIp[]> => {
+    const fromHosts = hosts(name);
+    if (fromHosts && fromHosts.length > 0) return fromHosts;
+    let answers: { address: string }[];
+    try {
+      answers = await lookup(`${name}.`, { all: true, verbatim: true });
+    } catch (error) {
+      throw new ProxyError(
+        'NAME_NOT_RESOLVED',
+        `cannot resolve '${name}': ${(error as NodeJS.ErrnoException).code ?? error}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const seen = new Set<string>();
+    const addresses: NumericIp[] = [];
+    for (const answer of answers) {
+      const ip = toNumericIp(answer.address);
+      if (!ip) continue;
+      const key = `${ip.family}:${ip.value}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      addresses.push(ip);
+    }
+    if (addresses.length === 0)
+      throw new ProxyError('NAME_NOT_RESOLVED', `cannot resolve '${name}': no address`);
+    return addresses;
+  };
 }
 
 /** A connected socket to one of the allowed addresses. */

@@ -31,6 +31,10 @@ export const UNREACHABLE4 = '198.51.100.1';
 export const BLACKHOLE4 = '198.51.100.129';
 
 /** The names dnsmasq serves (and nothing else under .test: NXDOMAIN). */
+/** A name only the pod's hosts file knows (as Kubernetes hostAliases write it), and its address. */
+export const HOSTS_ONLY_NAME = 'hosts-only.test';
+export const HOSTS_ONLY_ADDRESS = '203.0.113.25';
+
 export const RECORDS: Readonly<Record<string, readonly string[]>> = {
   'allowed.test': ['203.0.113.25'],
   'www.allowed.test': ['203.0.113.25'],
@@ -155,7 +159,16 @@ export class ProxyLab {
     await lab.ip('gw', ['route', 'add', 'blackhole', '198.51.100.128/25']);
 
     mkdirSync(this.#resolvDir, { recursive: true });
-    writeFileSync(join(this.#resolvDir, 'resolv.conf'), `nameserver ${DNS4}\noptions timeout:2 attempts:1\n`);
+    // A search list and ndots as in a Kubernetes pod: the proxy must not expand names with it.
+    writeFileSync(
+      join(this.#resolvDir, 'resolv.conf'),
+      `nameserver ${DNS4}\nsearch www.example.test\noptions ndots:5 timeout:2 attempts:1\n`,
+    );
+    // ip netns exec also mounts /etc/netns/<ns>/hosts over /etc/hosts: a hostAliases-like entry.
+    writeFileSync(
+      join(this.#resolvDir, 'hosts'),
+      `127.0.0.1 localhost\n${HOSTS_ONLY_ADDRESS} ${HOSTS_ONLY_NAME}\n`,
+    );
     const hosts = Object.entries(RECORDS).flatMap(([name, addresses]) =>
       addresses.map((a) => `${a} ${name}`),
     );

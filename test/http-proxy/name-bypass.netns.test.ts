@@ -4,6 +4,8 @@ import {
   connectRequest,
   echoHeaders,
   getRequest,
+  HOSTS_ONLY_ADDRESS,
+  HOSTS_ONLY_NAME,
   ProxyLab,
   type RunningProxy,
   skipReason,
@@ -61,6 +63,21 @@ describe('http-proxy: name bypass attempts', { skip }, () => {
       }
     });
   }
+
+  test('resolv.conf search domains never expand a name past a deny rule (deep -> deep.www.example.test)', async () => {
+    for (const request of [getRequest('http://deep/'), connectRequest('deep:443')]) {
+      const { response, line } = await send(request);
+      assert.equal(response.status, 502, `${JSON.stringify(request)}: ${response.body}`);
+      assert.match(response.body, /cannot resolve 'deep'/);
+      assert.equal(line.address, undefined);
+    }
+  });
+
+  test('a name from the hosts file (hostAliases) resolves, exactly', async () => {
+    const { response, line } = await send(getRequest(`http://${HOSTS_ONLY_NAME}/`));
+    assert.equal(response.status, 200, response.body);
+    assert.equal(line.address, HOSTS_ONLY_ADDRESS);
+  });
 
   test('a name that only ends with the denied domain (notexample.test) is not under it', async () => {
     const { response, line } = await send(getRequest('http://notexample.test/'));
