@@ -31,6 +31,7 @@ export { createMacvlan, deleteLink, MACVLAN_MODES, type MacvlanMode, moveLinkToN
 export { type Link, linkByName, listLinks, reannounceLink, setLinkUp, waitForOperUp } from './links.js';
 export { listRoutes, MAIN_TABLE, type RouteEntry, type RouteSpec, replaceRoute } from './routes.js';
 export {
+  checkSysctlWritable,
   forwardingPath,
   readForwarding,
   readSysctl,

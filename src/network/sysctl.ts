@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import type { Family } from '../destination-parser/address.js';
 import { SysctlError } from './errors.js';
 
@@ -35,6 +36,22 @@ export async function writeSysctl(key: string, value: string): Promise<void> {
     await writeFile(path, `${value}\n`);
   } catch (error) {
     throw new SysctlError(`set ${key} = ${value}`, path, error);
+  }
+}
+
+/**
+ * Checks that a sysctl can be written in the current network namespace, without writing it.
+ *
+ * @param key e.g. `net/ipv4/ip_forward`
+ * @throws SysctlError with the file system's code (ENOENT for an unknown key or interface, EACCES or
+ *   EROFS when /proc/sys is read-only)
+ */
+export async function checkSysctlWritable(key: string): Promise<void> {
+  const path = sysctlPath(key);
+  try {
+    await access(path, constants.W_OK);
+  } catch (error) {
+    throw new SysctlError(`set ${key}`, path, error);
   }
 }
 

@@ -1,5 +1,6 @@
 import { applyRuleset } from '../nat/apply.js';
 import {
+  checkSysctlWritable,
   ensureAddress,
   linkByName,
   type NetlinkHandle,
@@ -34,6 +35,7 @@ export function kernelEffects(): KernelEffects {
   };
   return {
     linkIndex: async (name) => (await linkByName(netlink(), name)).index,
+    checkSysctl: checkSysctlWritable,
     writeSysctl,
     async ensureAddress(ifindex, address) {
       await ensureAddress(netlink(), ifindex, address);

@@ -7,6 +7,8 @@ import type { Logger } from '../runtime/logger.js';
 export interface SetUpEffects {
   /** Resolves an interface name to its index, or throws naming it. */
   linkIndex(name: string): Promise<number>;
+  /** Throws (SysctlError) unless the sysctl under /proc/sys can be written; changes nothing. */
+  checkSysctl(path: string): Promise<void>;
   /** Writes a sysctl under /proc/sys (per network namespace). */
   writeSysctl(path: string, value: string): Promise<void>;
   ensureAddress(ifindex: number, address: RouterPlan['addresses'][number]): Promise<void>;
@@ -41,15 +43,17 @@ export async function setUp(
   await effects.linkIndex(plan.podInterface);
   log.debug({ step: 'interfaces', egress: plan.egressInterface, pod: plan.podInterface }, 'interfaces found');
 
+  // Every sysctl set-up writes must be writable before anything changes (a read-only /proc/sys,
+  // as in a container without the right options, fails here, not after the nft table is in).
+  const notify = notifySysctls(plan);
+  for (const path of [...notify.map(([path]) => path), ...plan.forwarding.map(forwardingSysctl)]) {
+    await effects.checkSysctl(path);
+  }
+
   await effects.applyRuleset(ruleset);
   log.debug({ step: 'nftables', commands: ruleset.nftables.length }, 'nftables table egress_router replaced');
 
-  const families = new Set<Family>(plan.addresses.map((a) => a.family));
-  if (families.has(4)) await effects.writeSysctl(`net/ipv4/conf/${plan.egressInterface}/arp_notify`, '1');
-  if (families.has(6)) {
-    await effects.writeSysctl(`net/ipv6/conf/${plan.egressInterface}/ndisc_notify`, '1');
-    await effects.writeSysctl(`net/ipv6/conf/${plan.egressInterface}/accept_dad`, '0');
-  }
+  for (const [path, value] of notify) await effects.writeSysctl(path, value);
   for (const address of plan.addresses) {
     await effects.ensureAddress(egress, address);
     log.debug(
@@ -78,11 +82,26 @@ export async function setUp(
     );
   }
   for (const family of plan.forwarding) {
-    await effects.writeSysctl(family === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding', '1');
+    await effects.writeSysctl(forwardingSysctl(family), '1');
     log.debug({ step: 'forwarding', family }, 'forwarding enabled');
   }
   if (plan.announce.length > 0) {
     await effects.announce(egress);
     log.debug({ step: 'announce', addresses: plan.announce.map((a) => a.address) }, 'addresses announced');
   }
+}
+
+function forwardingSysctl(family: Family): string {
+  return family === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding';
+}
+
+/** The egress interface's settings for announcements (and no DAD delay for IPv6), per family in use. */
+function notifySysctls(plan: RouterPlan): [string, string][] {
+  const families = new Set<Family>(plan.addresses.map((a) => a.family));
+  const dev = plan.egressInterface;
+  const writes: [string, string][] = [];
+  if (families.has(4)) writes.push([`net/ipv4/conf/${dev}/arp_notify`, '1']);
+  if (families.has(6))
+    writes.push([`net/ipv6/conf/${dev}/ndisc_notify`, '1'], [`net/ipv6/conf/${dev}/accept_dad`, '0']);
+  return writes;
 }

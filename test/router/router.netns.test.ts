@@ -138,6 +138,30 @@ describe('egress router in network namespaces', { skip }, () => {
       /set-up failed: nft .*(not permitted|Permission)/i,
     );
     assert.equal(await podState(lab), before);
+
+    // /proc/sys read-only (a container without the right mount options): refused before the nft
+    // table is touched.
+    const readOnly = await lab.exec(
+      'pod',
+      'unshare',
+      [
+        '--mount',
+        '--',
+        'sh',
+        '-c',
+        'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$@"',
+        'ro-proc-sys',
+        process.execPath,
+        BIN,
+      ],
+      {
+        env: routerEnv(lab, { EGRESS_ROUTER_MODE: 'init', EGRESS_DESTINATION: '203.0.113.99' }),
+        check: false,
+      },
+    );
+    assert.equal(readOnly.code, 1, readOnly.stderr);
+    assert.match(readOnly.stderr.trim().split('\n').at(-1)!, /set-up failed: .*(EROFS|read-only)/i);
+    assert.equal(await podState(lab), before);
   });
 
   test('without a fallback, other ports are refused at once (TCP reset, ICMP port unreachable)', async () => {
