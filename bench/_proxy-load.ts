@@ -64,7 +64,9 @@ async function connectRate(host: string, port: number, target: string, concurren
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = (Date.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ tunnels, seconds: elapsed, perSecond: tunnels / elapsed, errors })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ tunnels, seconds: elapsed, perSecond: tunnels / elapsed, errors })}\n`,
+  );
 }
 
 async function idleTunnels(host: string, port: number, target: string, count: number) {

@@ -18,7 +18,18 @@ import { compilePolicy } from '../src/proxy/policy/compile-policy.js';
 import { decide } from '../src/proxy/policy/decide.js';
 import { toNumericIp } from '../src/proxy/policy/ip.js';
 import { parsePolicy } from '../src/proxy/policy/parse-policy.js';
-import { BIN, type BenchContext, fmt, type GoalSummary, leanEnv, median, ratio, routerEnv, runBench, table } from './_common.js';
+import {
+  type BenchContext,
+  BIN,
+  fmt,
+  type GoalSummary,
+  leanEnv,
+  median,
+  ratio,
+  routerEnv,
+  runBench,
+  table,
+} from './_common.js';
 
 const LOAD = fileURLToPath(new URL('./_proxy-load.js', import.meta.url));
 const OUT = '203.0.113.25';
@@ -82,7 +93,9 @@ const PROXIES: readonly Proxy[] = [
       const conf = join(work, 'tinyproxy.conf');
       writeFileSync(
         conf,
-        ['Port 8888', 'Timeout 600', 'MaxClients 8192', 'LogLevel Critical', 'Allow 10.128.0.0/24', ''].join('\n'),
+        ['Port 8888', 'Timeout 600', 'MaxClients 8192', 'LogLevel Critical', 'Allow 10.128.0.0/24', ''].join(
+          '\n',
+        ),
       );
       return spawnQuiet(lab, ['tinyproxy', '-d', '-c', conf], {});
     },
@@ -98,7 +111,9 @@ function spawnQuiet(lab: Lab, argv: string[], env: Record<string, string>): Prom
 
 async function waitForPort(lab: Lab, ns: 'pod' | 'out', host: string, port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const r = await lab.exec(ns, 'bash', ['-c', 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)], { check: false });
+    const r = await lab.exec(ns, 'bash', ['-c', 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)], {
+      check: false,
+    });
     if (r.code === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -110,7 +125,11 @@ async function rssKb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
 }
 
-async function withProxy<T>(ctx: BenchContext, proxy: Proxy, use: (handle: ProcessHandle) => Promise<T>): Promise<T> {
+async function withProxy<T>(
+  ctx: BenchContext,
+  proxy: Proxy,
+  use: (handle: ProcessHandle) => Promise<T>,
+): Promise<T> {
   const handle = await proxy.start(ctx);
   try {
     await waitForPort(ctx.lab, 'pod', POD, proxy.port);
@@ -139,7 +158,17 @@ async function connectDownloadMBps(ctx: BenchContext, proxy: Proxy): Promise<num
   const r = await ctx.lab.exec(
     'client',
     'curl',
-    ['-s', '-p', '-x', `http://${POD}:${proxy.port}`, '-o', '/dev/null', '-w', '%{speed_download}', `http://${OUT}/large`],
+    [
+      '-s',
+      '-p',
+      '-x',
+      `http://${POD}:${proxy.port}`,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{speed_download}',
+      `http://${OUT}/large`,
+    ],
     { timeoutMs: 120_000, env: leanEnv() },
   );
   return Number(r.stdout) / 1e6;
@@ -193,7 +222,12 @@ function decisionsPerSecond(rules: number): number {
   if (!parsed.ok) throw new Error(parsed.errors[0]!.message);
   const compiled = compilePolicy(parsed.value);
   const address = [toNumericIp('203.0.113.25')!];
-  const names = ['www.example.org', 'a.b.zone7.example.net', 'host3.example.com', 'deep.sub.domain.example.com'];
+  const names = [
+    'www.example.org',
+    'a.b.zone7.example.net',
+    'host3.example.com',
+    'deep.sub.domain.example.com',
+  ];
   const iterations = quick ? 100_000 : 1_000_000;
   let sink = 0;
   const started = performance.now();
@@ -205,18 +239,25 @@ function decisionsPerSecond(rules: number): number {
   return iterations / seconds;
 }
 
-await runBench('http-proxy', 'hp', 'Egress HTTP proxy versus squid 5.7 and tinyproxy', 15 * 60_000, async (ctx) => {
-  const { lab, work, log } = ctx;
-  log('setting the pod up with the egress router (http-proxy mode)');
-  await lab.exec('pod', process.execPath, [BIN], { env: routerEnv({ EGRESS_ROUTER_MODE: 'http-proxy' }) });
+await runBench(
+  'http-proxy',
+  'hp',
+  'Egress HTTP proxy versus squid 5.7 and tinyproxy',
+  15 * 60_000,
+  async (ctx) => {
+    const { lab, work, log } = ctx;
+    log('setting the pod up with the egress router (http-proxy mode)');
+    await lab.exec('pod', process.execPath, [BIN], { env: routerEnv({ EGRESS_ROUTER_MODE: 'http-proxy' }) });
 
-  log(`origin: nginx (small response, ${LARGE_MB} MB file), echo and hold servers in the outside namespace`);
-  const large = join(work, 'large.bin');
-  writeFileSync(large, Buffer.alloc(LARGE_MB * 1024 * 1024, 97));
-  const nginxConf = join(work, 'nginx.conf');
-  writeFileSync(
-    nginxConf,
-    `worker_processes 1;
+    log(
+      `origin: nginx (small response, ${LARGE_MB} MB file), echo and hold servers in the outside namespace`,
+    );
+    const large = join(work, 'large.bin');
+    writeFileSync(large, Buffer.alloc(LARGE_MB * 1024 * 1024, 97));
+    const nginxConf = join(work, 'nginx.conf');
+    writeFileSync(
+      nginxConf,
+      `worker_processes 1;
 pid ${join(work, 'nginx.pid')};
 error_log /dev/null crit;
 events { worker_connections 16384; }
@@ -231,69 +272,69 @@ http {
   }
 }
 `,
-  );
-  const nginx = await lab.spawnIn('out', 'nginx', ['-c', nginxConf, '-g', 'daemon off;']);
-  await lab.startEcho({ tcp: [9000] });
-  const hold = await lab.spawnIn('out', process.execPath, [LOAD, 'hold-server', '7000']);
-  await hold.waitFor(/ready/, { timeoutMs: 10_000 });
-  await waitForPort(lab, 'out', OUT, 80);
+    );
+    const nginx = await lab.spawnIn('out', 'nginx', ['-c', nginxConf, '-g', 'daemon off;']);
+    await lab.startEcho({ tcp: [9000] });
+    const hold = await lab.spawnIn('out', process.execPath, [LOAD, 'hold-server', '7000']);
+    await hold.waitFor(/ready/, { timeoutMs: 10_000 });
+    await waitForPort(lab, 'out', OUT, 80);
 
-  const rps = new Map<string, number[]>();
-  const mbps = new Map<string, number[]>();
-  const tps = new Map<string, number[]>();
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const proxy of PROXIES) {
-      await withProxy(ctx, proxy, async () => {
-        log(`round ${round + 1}: ${proxy.name}`);
-        push(rps, proxy.name, await wrkRps(ctx, proxy));
-        push(mbps, proxy.name, await connectDownloadMBps(ctx, proxy));
-        push(tps, proxy.name, await connectRate(ctx, proxy));
-      });
+    const rps = new Map<string, number[]>();
+    const mbps = new Map<string, number[]>();
+    const tps = new Map<string, number[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const proxy of PROXIES) {
+        await withProxy(ctx, proxy, async () => {
+          log(`round ${round + 1}: ${proxy.name}`);
+          push(rps, proxy.name, await wrkRps(ctx, proxy));
+          push(mbps, proxy.name, await connectDownloadMBps(ctx, proxy));
+          push(tps, proxy.name, await connectRate(ctx, proxy));
+        });
+      }
     }
-  }
-  const memory = new Map<string, { baseMb: number; loadedMb: number }>();
-  for (const proxy of PROXIES) {
-    log(`memory with ${IDLE_TUNNELS} idle tunnels: ${proxy.name}`);
-    memory.set(proxy.name, await idleMemory(ctx, proxy));
-  }
-  await nginx.stop();
-  await hold.stop();
+    const memory = new Map<string, { baseMb: number; loadedMb: number }>();
+    for (const proxy of PROXIES) {
+      log(`memory with ${IDLE_TUNNELS} idle tunnels: ${proxy.name}`);
+      memory.set(proxy.name, await idleMemory(ctx, proxy));
+    }
+    await nginx.stop();
+    await hold.stop();
 
-  log('policy micro-benchmark');
-  const decisions10 = decisionsPerSecond(10);
-  const decisions10k = decisionsPerSecond(10_000);
+    log('policy micro-benchmark');
+    const decisions10 = decisionsPerSecond(10);
+    const decisions10k = decisionsPerSecond(10_000);
 
-  const ours = PROXIES[0]!.name;
-  const squid = PROXIES[1]!.name;
-  const m = (map: Map<string, number[]>, name: string) => median(map.get(name) ?? []);
-  const rows = PROXIES.map((p) => [
-    p.name,
-    fmt(m(rps, p.name), 0),
-    fmt(m(mbps, p.name), 0),
-    fmt(m(tps, p.name), 0),
-    fmt(memory.get(p.name)!.baseMb, 1),
-    fmt(memory.get(p.name)!.loadedMb, 1),
-  ]);
-  const goals: GoalSummary[] = [
-    goalAtLeast('plain HTTP requests/s (wrk, 32 connections)', m(rps, ours), m(rps, squid)),
-    goalAtLeast('CONNECT download MB/s', m(mbps, ours), m(mbps, squid)),
-    goalAtLeast('CONNECT tunnels opened per second', m(tps, ours), m(tps, squid)),
-    {
-      goal: `resident memory with ${IDLE_TUNNELS} idle tunnels`,
-      target: "≤ squid's",
-      measured: `${fmt(memory.get(ours)!.loadedMb)} MB`,
-      peer: `${ratio(memory.get(ours)!.loadedMb / memory.get(squid)!.loadedMb)} squid (${fmt(memory.get(squid)!.loadedMb)} MB)`,
-      met: memory.get(ours)!.loadedMb <= memory.get(squid)!.loadedMb,
-    },
-    {
-      goal: 'policy decisions/s, 10 vs 10,000 rules',
-      target: 'the same cost',
-      measured: `${fmt(decisions10 / 1e6, 2)} M/s vs ${fmt(decisions10k / 1e6, 2)} M/s`,
-      peer: `${ratio(decisions10k / decisions10)} (10,000 / 10)`,
-      met: decisions10k / decisions10 > 0.8,
-    },
-  ];
-  const markdown = `Medians of ${ROUNDS} rounds of ${SECONDS} s, the proxies taking turns, all in the egress router pod's
+    const ours = PROXIES[0]!.name;
+    const squid = PROXIES[1]!.name;
+    const m = (map: Map<string, number[]>, name: string) => median(map.get(name) ?? []);
+    const rows = PROXIES.map((p) => [
+      p.name,
+      fmt(m(rps, p.name), 0),
+      fmt(m(mbps, p.name), 0),
+      fmt(m(tps, p.name), 0),
+      fmt(memory.get(p.name)!.baseMb, 1),
+      fmt(memory.get(p.name)!.loadedMb, 1),
+    ]);
+    const goals: GoalSummary[] = [
+      goalAtLeast('plain HTTP requests/s (wrk, 32 connections)', m(rps, ours), m(rps, squid)),
+      goalAtLeast('CONNECT download MB/s', m(mbps, ours), m(mbps, squid)),
+      goalAtLeast('CONNECT tunnels opened per second', m(tps, ours), m(tps, squid)),
+      {
+        goal: `resident memory with ${IDLE_TUNNELS} idle tunnels`,
+        target: "≤ squid's",
+        measured: `${fmt(memory.get(ours)!.loadedMb)} MB`,
+        peer: `${ratio(memory.get(ours)!.loadedMb / memory.get(squid)!.loadedMb)} squid (${fmt(memory.get(squid)!.loadedMb)} MB)`,
+        met: memory.get(ours)!.loadedMb <= memory.get(squid)!.loadedMb,
+      },
+      {
+        goal: 'policy decisions/s, 10 vs 10,000 rules',
+        target: 'the same cost',
+        measured: `${fmt(decisions10 / 1e6, 2)} M/s vs ${fmt(decisions10k / 1e6, 2)} M/s`,
+        peer: `${ratio(decisions10k / decisions10)} (10,000 / 10)`,
+        met: decisions10k / decisions10 > 0.8,
+      },
+    ];
+    const markdown = `Medians of ${ROUNDS} rounds of ${SECONDS} s, the proxies taking turns, all in the egress router pod's
 namespace; wrk and the load client in the client namespace; nginx (1 worker) and the servers in the
 outside namespace. 2 cores shared by all. squid runs the old image's configuration; tinyproxy runs
 without a filter (it checks nothing). Our proxy runs as the image runs it, logging one JSON line per
@@ -311,12 +352,20 @@ ${table(
   goals.map((g) => [g.goal, g.target, g.measured, g.peer, g.met ? 'yes' : '**no**']),
 )}
 `;
-  return {
-    markdown,
-    goals,
-    raw: { rps: Object.fromEntries(rps), mbps: Object.fromEntries(mbps), tps: Object.fromEntries(tps), memory: Object.fromEntries(memory), decisions10, decisions10k },
-  };
-});
+    return {
+      markdown,
+      goals,
+      raw: {
+        rps: Object.fromEntries(rps),
+        mbps: Object.fromEntries(mbps),
+        tps: Object.fromEntries(tps),
+        memory: Object.fromEntries(memory),
+        decisions10,
+        decisions10k,
+      },
+    };
+  },
+);
 
 function push(map: Map<string, number[]>, key: string, value: number): void {
   map.set(key, [...(map.get(key) ?? []), value]);
