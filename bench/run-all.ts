@@ -80,7 +80,9 @@ function runOne(name: string, quick: boolean): Promise<boolean> {
     });
     let killer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
-      process.stderr.write(`run-all: ${name} ran past ${(TIMEOUT_MS_OF[name] ?? TIMEOUT_MS) / 1000} s, stopping it\n`);
+      process.stderr.write(
+        `run-all: ${name} ran past ${(TIMEOUT_MS_OF[name] ?? TIMEOUT_MS) / 1000} s, stopping it\n`,
+      );
       child.kill('SIGTERM'); // its handler destroys its lab
       killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     }, TIMEOUT_MS_OF[name] ?? TIMEOUT_MS);
