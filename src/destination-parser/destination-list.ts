@@ -1,5 +1,6 @@
 import { type Family, type IpAddress, parseIp } from './address.js';
 import { type ConfigError, configError } from './errors.js';
+import { listLines } from './list-lines.js';
 
 /** A transport protocol a port mapping applies to. */
 export type Protocol = 'tcp' | 'udp';
@@ -36,7 +37,6 @@ export interface DestinationListResult {
 }
 
 /** Blank, or a comment: `#` to the end of the line, whatever it holds (a lone CR, U+2028, …). */
-const BLANK_OR_COMMENT = /^[ \t]*(#.*)?$/s;
 const DIGITS = /^[0-9]+$/;
 
 /**
@@ -56,12 +56,7 @@ export function parseDestinationList(
   const errors: ConfigError[] = [];
   const usedPorts = new Set<string>();
   const fallbackFamilies = new Set<Family>();
-  const lines = text.split('\n');
-  for (let index = 0; index < lines.length; index++) {
-    const raw = (lines[index] ?? '').replace(/\r$/, '');
-    if (BLANK_OR_COMMENT.test(raw)) continue;
-    const lineNumber = index + 1;
-    const line = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+  for (const { number: lineNumber, text: line } of listLines(text)) {
     const fields = line.split(/[ \t]+/);
     const fail = (error: ConfigError): void => {
       errors.push(error);

@@ -1,4 +1,5 @@
 import { type IpAddress, parseIp } from '../destination-parser/address.js';
+import { listLines } from '../destination-parser/list-lines.js';
 import { isConnectable } from './connectable.js';
 import { parseDomainName } from './domain-name.js';
 import { type DnsProxyError, dnsProxyError } from './errors.js';
@@ -24,7 +25,6 @@ export interface DestinationsResult {
 }
 
 /** Blank, or a comment: `#` to the end of the line. */
-const BLANK_OR_COMMENT = /^[ \t]*(#.*)?$/s;
 const DIGITS = /^[0-9]+$/;
 
 /**
@@ -43,12 +43,7 @@ export function parseDestinations(text: string): DestinationsResult {
   const entries: DnsProxyEntry[] = [];
   const errors: DnsProxyError[] = [];
   const usedPorts = new Set<number>();
-  const lines = text.split('\n');
-  for (let index = 0; index < lines.length; index++) {
-    const raw = (lines[index] ?? '').replace(/\r$/, '');
-    if (BLANK_OR_COMMENT.test(raw)) continue;
-    const lineNumber = index + 1;
-    const line = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+  for (const { number: lineNumber, text: line } of listLines(text)) {
     const fields = line.split(/[ \t]+/);
     const [portText = '', targetText = '', remotePortText] = fields;
     const target = parseTarget(targetText);

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { domainToASCII } from 'node:url';
+import { listLines } from '../../destination-parser/list-lines.js';
 import { type NumericIp, numericIpToString, toNumericIp } from './ip.js';
 
 /** What a rule matches. */
@@ -40,8 +41,6 @@ export type PolicyResult =
   | { readonly ok: true; readonly value: Policy }
   | { readonly ok: false; readonly errors: PolicyError[] };
 
-const BLANK_OR_COMMENT = /^[ \t]*(#.*)?$/s;
-
 /**
  * Parses EGRESS_HTTP_PROXY_DESTINATION: one rule per line (an address, a CIDR range, a host name,
  * `*.domain`, each optionally preceded by `!` to deny), blank and `#` lines ignored, and `*` only as
@@ -61,12 +60,7 @@ export function parsePolicy(text: string | undefined): PolicyResult {
   const rules: PolicyRule[] = [];
   const errors: PolicyError[] = [];
   let wildcardLine: number | undefined;
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = (lines[i] ?? '').replace(/\r$/, '');
-    if (BLANK_OR_COMMENT.test(raw)) continue;
-    const line = i + 1;
-    const written = raw.trim();
+  for (const { number: line, text: written } of listLines(text)) {
     if (written === '*') {
       // The old image accepted a repeated final `*` (nothing but `*` after it), so do we.
       wildcardLine ??= line;
