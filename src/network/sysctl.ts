@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import type { Family } from '../destination-parser/address.js';
 import { SysctlError } from './errors.js';
 
@@ -48,8 +48,11 @@ export async function writeSysctl(key: string, value: string): Promise<void> {
  */
 export async function checkSysctlWritable(key: string): Promise<void> {
   const path = sysctlPath(key);
+  // Opened for writing, not access(2): access() drops capabilities for a non-root user, who may
+  // still write the pod's own /proc/sys/net with CAP_NET_ADMIN. Opening writes nothing.
   try {
-    await access(path, constants.W_OK);
+    const handle = await open(path, constants.O_WRONLY);
+    await handle.close();
   } catch (error) {
     throw new SysctlError(`set ${key}`, path, error);
   }
