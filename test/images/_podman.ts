@@ -203,15 +203,5 @@ export function envArgs(env: Readonly<Record<string, string>>): string[] {
   return Object.entries(env).flatMap(([name, value]) => ['--env', `${name}=${value}`]);
 }
 
-/** Polls until `check` returns a value other than undefined, or the time is up. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Polls until a check returns a value (the router lab's helper, shared). */
+export { eventually } from '../router/_router-lab.js';
