@@ -1,6 +1,7 @@
 import type { Cidr, IpAddress } from './address.js';
 import { type Destination, parseDestinationList } from './destination-list.js';
 import { type ConfigError, configError, type Result } from './errors.js';
+import { chooseListSource, type DestinationFileRead } from './list-source.js';
 import { type PerFamily, parseGateway, parseSource, perFamilyFamilies } from './source.js';
 
 /** The modes of EGRESS_ROUTER_MODE (CONTRACT.md). */
@@ -27,7 +28,7 @@ export interface RouterEnv {
 }
 
 /** What the caller read for EGRESS_DESTINATION_FILE: the text, or why it could not be read. */
-export type DestinationFileRead = { readonly text: string } | { readonly error: string };
+export type { DestinationFileRead } from './list-source.js';
 
 /** A validated router configuration: the single input of the planner. */
 export interface RouterConfig {
@@ -116,31 +117,21 @@ function destinationText(
   env: RouterEnv,
   destinationFile: DestinationFileRead | undefined,
 ): { text: string } | { error: ConfigError } {
-  const inline = env.EGRESS_DESTINATION;
-  const path = env.EGRESS_DESTINATION_FILE;
-  if (inline && path) {
-    return {
-      error: configError(
-        'DESTINATION_BOTH_SET',
-        'EGRESS_DESTINATION and EGRESS_DESTINATION_FILE are both set, use one',
-      ),
-    };
-  }
-  if (path) {
-    if (!destinationFile) return { error: unreadable(path, 'not read') };
-    if ('error' in destinationFile) return { error: unreadable(path, destinationFile.error) };
-    if (destinationFile.text !== '') return { text: destinationFile.text };
-  } else if (inline) {
-    return { text: inline };
-  }
-  return { error: configError('DESTINATION_UNSPECIFIED', 'EGRESS_DESTINATION unspecified') };
-}
-
-function unreadable(path: string, reason: string): ConfigError {
-  return configError(
-    'DESTINATION_UNSPECIFIED',
-    `EGRESS_DESTINATION unspecified: cannot read EGRESS_DESTINATION_FILE '${path}': ${reason}`,
+  const source = chooseListSource(
+    'EGRESS_DESTINATION',
+    env.EGRESS_DESTINATION,
+    env.EGRESS_DESTINATION_FILE,
+    destinationFile,
   );
+  if (!source.ok) {
+    return source.problem === 'both-set'
+      ? { error: configError('DESTINATION_BOTH_SET', source.message) }
+      : {
+          error: configError('DESTINATION_UNSPECIFIED', `EGRESS_DESTINATION unspecified: ${source.message}`),
+        };
+  }
+  if (source.text) return { text: source.text };
+  return { error: configError('DESTINATION_UNSPECIFIED', 'EGRESS_DESTINATION unspecified') };
 }
 
 function gatewayFitsSource(gateway: PerFamily<IpAddress>, source: PerFamily<Cidr>): boolean {

@@ -1,3 +1,4 @@
+import { chooseListSource, type DestinationFileRead } from '../destination-parser/list-source.js';
 import { type DnsProxyError, dnsProxyError, type Result } from './errors.js';
 import { type DnsProxyEntry, parseDestinations } from './parse-destinations.js';
 
@@ -51,7 +52,7 @@ export interface DnsProxySettings {
 }
 
 /** What the caller read for EGRESS_DNS_PROXY_DESTINATION_FILE: the text, or why it could not be read. */
-export type DestinationFileRead = { readonly text: string } | { readonly error: string };
+export type { DestinationFileRead } from '../destination-parser/list-source.js';
 
 /** A validated configuration: the proxy's single input. */
 export interface DnsProxyConfig {
@@ -227,23 +228,24 @@ export function parseDnsProxyConfig(
   destinationFile?: DestinationFileRead,
 ): Result<DnsProxyConfig> {
   const errors: DnsProxyError[] = [];
-  const inline = env.EGRESS_DNS_PROXY_DESTINATION ?? '';
   const path = env.EGRESS_DNS_PROXY_DESTINATION_FILE ?? '';
   const settings = parseDnsProxySettings(env);
   let text = '';
   let entries: DnsProxyEntry[] = [];
-  if (inline !== '' && path !== '') {
+  const source = chooseListSource(
+    'EGRESS_DNS_PROXY_DESTINATION',
+    env.EGRESS_DNS_PROXY_DESTINATION,
+    path,
+    destinationFile,
+  );
+  if (!source.ok) {
     errors.push(
-      dnsProxyError(
-        'DESTINATION_BOTH_SET',
-        'EGRESS_DNS_PROXY_DESTINATION and EGRESS_DNS_PROXY_DESTINATION_FILE are both set, use one',
-      ),
+      source.problem === 'both-set'
+        ? dnsProxyError('DESTINATION_BOTH_SET', source.message)
+        : unspecified(source.message),
     );
-  } else if (path !== '' && (destinationFile === undefined || 'error' in destinationFile)) {
-    const reason = destinationFile && 'error' in destinationFile ? destinationFile.error : 'not read';
-    errors.push(unspecified(`cannot read EGRESS_DNS_PROXY_DESTINATION_FILE '${path}': ${reason}`));
   } else {
-    text = path !== '' && destinationFile && 'text' in destinationFile ? destinationFile.text : inline;
+    text = source.text ?? '';
     const list = parseDestinationText(text, settings.ok ? settings.value : defaultSettings());
     if (list.ok) entries = list.value;
     else errors.push(...list.errors);

@@ -1,3 +1,4 @@
+import { chooseListSource, type DestinationFileRead } from '../destination-parser/list-source.js';
 import { type CompiledPolicy, compilePolicy } from './policy/compile-policy.js';
 import { describeMatch, type Policy, type PolicyError, parsePolicy } from './policy/parse-policy.js';
 
@@ -19,37 +20,21 @@ export type LoadedPolicy =
  * @param fileText what the caller read from the file: its text, or the reason it could not
  * @returns the compiled policy and its text, or every error
  */
-export function loadPolicy(env: PolicyEnv, fileText?: { text: string } | { error: string }): LoadedPolicy {
-  const inline = env.EGRESS_HTTP_PROXY_DESTINATION;
-  const path = env.EGRESS_HTTP_PROXY_DESTINATION_FILE;
-  if (inline && path) {
-    return {
-      ok: false,
-      errors: [
-        {
-          code: 'POLICY_UNSPECIFIED',
-          message:
-            'EGRESS_HTTP_PROXY_DESTINATION and EGRESS_HTTP_PROXY_DESTINATION_FILE are both set, use one',
-        },
-      ],
-    };
+export function loadPolicy(env: PolicyEnv, fileText?: DestinationFileRead): LoadedPolicy {
+  const source = chooseListSource(
+    'EGRESS_HTTP_PROXY_DESTINATION',
+    env.EGRESS_HTTP_PROXY_DESTINATION,
+    env.EGRESS_HTTP_PROXY_DESTINATION_FILE,
+    fileText,
+  );
+  if (!source.ok) {
+    const message =
+      source.problem === 'both-set'
+        ? source.message
+        : `No EGRESS_HTTP_PROXY_DESTINATION specified: ${source.message}`;
+    return { ok: false, errors: [{ code: 'POLICY_UNSPECIFIED', message }] };
   }
-  let text = inline;
-  if (path) {
-    if (!fileText || 'error' in fileText) {
-      const reason = fileText && 'error' in fileText ? fileText.error : 'not read';
-      return {
-        ok: false,
-        errors: [
-          {
-            code: 'POLICY_UNSPECIFIED',
-            message: `No EGRESS_HTTP_PROXY_DESTINATION specified: cannot read EGRESS_HTTP_PROXY_DESTINATION_FILE '${path}': ${reason}`,
-          },
-        ],
-      };
-    }
-    text = fileText.text;
-  }
+  const text = source.text;
   const parsed = parsePolicy(text);
   if (!parsed.ok) return parsed;
   return { ok: true, compiled: compilePolicy(parsed.value), text: text ?? '' };
