@@ -1,5 +1,4 @@
 import { ExitError } from '../cli/exit-error.js';
-import { readDestinationFile } from '../cli/read-config.js';
 import { startAdminServer } from '../runtime/admin-server.js';
 import { followFile } from '../runtime/follow-file.js';
 import { createLogger } from '../runtime/logger.js';
@@ -63,7 +62,7 @@ export async function serveHttpProxy(
           log.error({ file: path, err: change.error }, 'policy file unreadable; the running policy stays');
           return;
         }
-        const next = loadPolicy(env, readDestinationFile(path));
+        const next = loadPolicy(env, { text: change.text });
         if (!next.ok) {
           metrics.reloads.inc({ result: 'invalid' });
           const first = next.errors[0]!;
