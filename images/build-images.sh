@@ -72,7 +72,7 @@ source_url="${IMAGE_SOURCE:-https://github.com/example/egress-router}"
 # the build arguments. The images carry its hash as a label.
 inputs_hash="$(
   {
-    find Containerfile .containerignore package.json package-lock.json tsconfig.json bin src \
+    find Containerfile .containerignore package.json package-lock.json tsconfig.json bin src scripts/bundle.mjs \
       images/tsconfig.image.json images/base \
       -type f ! -name '*.test.ts' ! -path '*/testdata/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
     printf '%s\n' "$base_id" "$version" "$source_url"

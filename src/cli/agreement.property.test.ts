@@ -53,7 +53,7 @@ describe('validate, unit-test mode and plan agree', () => {
 
   async function checkAgreement(env: RouterEnv): Promise<boolean> {
     const validate = await verdict((out, err) => runValidate([], env, out, err));
-    const unitTest = await verdict((out) => runRouter(env, out));
+    const unitTest = await verdict((out) => runRouter(env, out, 'unused: unit-test mode never announces'));
     const plan = await verdict((out) => runPlan([], env, out));
     const planJson = await verdict((out) => runPlan(['--json'], env, out));
     assert.equal(unitTest.ok, validate.ok, 'unit-test mode and validate');

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { ExitError } from './exit-error.js';
 import { ROUTER_HELP, runRouter } from './router.js';
 
@@ -78,7 +79,7 @@ export async function main(argv: string[]): Promise<void> {
         process.stdout.write(MAIN_HELP);
         break;
       case undefined:
-        process.exitCode = await runRouter(env, process.stdout);
+        process.exitCode = await runRouter(env, process.stdout, fileURLToPath(import.meta.url));
         break;
       default:
         throw new ExitError(

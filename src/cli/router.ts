@@ -19,11 +19,16 @@ export const ROUTER_HELP = `Environment (the old ose-egress-router image's varia
  *
  * @param env the process environment
  * @param stdout where unit-test mode prints its rules and the logs go
+ * @param cliEntry the CLI's entry file (main.js, bundled or not), for the detached second announcement
  * @returns the exit status
  * @throws ExitError with the first CONTRACT error when the configuration is invalid, or with the
  *   failing step when set-up fails
  */
-export async function runRouter(env: RouterEnv, stdout: NodeJS.WritableStream): Promise<number> {
+export async function runRouter(
+  env: RouterEnv,
+  stdout: NodeJS.WritableStream,
+  cliEntry: string,
+): Promise<number> {
   const file = readDestinationFile(env.EGRESS_DESTINATION_FILE);
   const result = parseRouterConfig(env, file);
   if (!result.ok) throw new ExitError(result.errors[0]!.message);
@@ -45,7 +50,7 @@ export async function runRouter(env: RouterEnv, stdout: NodeJS.WritableStream): 
     process.once('SIGINT', () => resolve());
   });
   try {
-    await runRouterMode(config, file && 'text' in file ? file.text : undefined, env, effects, log, stop);
+    await runRouterMode(config, file && 'text' in file ? file.text : undefined, env, effects, log, stop, cliEntry);
   } catch (error) {
     log.error({ err: error }, 'set-up failed');
     throw new ExitError(`egress-router: set-up failed: ${(error as Error).message}`, 1, { cause: error });

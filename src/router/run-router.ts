@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { parseRouterConfig, type RouterConfig, type RouterEnv } from '../destination-parser/config.js';
 import { planRouter } from '../destination-parser/plan.js';
 import { buildRuleset } from '../nat/ruleset.js';
@@ -22,6 +21,7 @@ export const REANNOUNCE_DELAY_MS = 2000;
  * @param effects the kernel side effects
  * @param log the logger
  * @param stop resolves when the process should stop (legacy mode)
+ * @param cliEntry the CLI's entry file, which the detached second announcement runs (`announce`)
  */
 export async function runRouterMode(
   config: RouterConfig,
@@ -30,6 +30,7 @@ export async function runRouterMode(
   effects: SetUpEffects,
   log: Logger,
   stop: Promise<void>,
+  cliEntry: string,
 ): Promise<void> {
   const started = performance.now();
   const plan = planRouter(config);
@@ -45,7 +46,7 @@ export async function runRouterMode(
     'egress router set up',
   );
   if (config.mode !== 'legacy') {
-    if (plan.announce.length > 0) scheduleDetachedAnnounce(plan.egressInterface);
+    if (plan.announce.length > 0) scheduleDetachedAnnounce(cliEntry, plan.egressInterface);
     return;
   }
 
@@ -117,9 +118,8 @@ function followDestinationFile(
  * once. In a container the runtime may kill it when the init container exits (as it killed the old
  * image's background arping); see docs/router.md.
  */
-function scheduleDetachedAnnounce(ifname: string): void {
-  const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  const child = spawn(process.execPath, [main, 'announce', '--delay', String(REANNOUNCE_DELAY_MS), ifname], {
+function scheduleDetachedAnnounce(cliEntry: string, ifname: string): void {
+  const child = spawn(process.execPath, [cliEntry, 'announce', '--delay', String(REANNOUNCE_DELAY_MS), ifname], {
     detached: true,
     stdio: 'ignore',
   });
