@@ -1,3 +1,5 @@
+import { getSystemErrorName } from 'node:util';
+
 /**
  * Typed errors of the network layer. Every error has a stable `code` (an errno name such as `EEXIST`
  * where the kernel gave one) and, when it wraps a lower-level failure, that failure as `cause`.
@@ -109,6 +111,56 @@ export class NetlinkClosedError extends NetlinkError {
   }
 }
 
+/**
+ * A netlink message that cannot be decoded: truncated, a length that runs past its buffer, a field
+ * of the wrong size, an unexpected message type. A sane kernel never sends one; the handle reports it
+ * as a NetlinkError of the same code naming the operation, with this error as `cause`.
+ */
+export class MalformedMessageError extends NetworkError {
+  /** The byte offset in the decoded buffer where decoding stopped, when known. */
+  readonly offset: number | undefined;
+  /**
+   * @param detail what is wrong, e.g. `attribute length 40 outside 4..12`
+   * @param offset where in the buffer (of the datagram, or of the attributes being decoded)
+   */
+  constructor(detail: string, offset?: number) {
+    const where = offset === undefined ? '' : ` at byte ${offset}`;
+    super(`malformed netlink message${where}: ${detail}`, 'ERR_NETLINK_MALFORMED');
+    this.name = 'MalformedMessageError';
+    this.offset = offset;
+  }
+}
+
+/**
+ * The kernel refused a request (an NLMSG_ERROR or NLMSG_DONE with a negative errno): what the socket
+ * layer rejects with, before mapNetlinkError gives it a class by `code`.
+ */
+export class KernelErrnoError extends Error {
+  /** The errno name (`EEXIST`), or `ERRNO_<n>` when Node does not know its name. */
+  readonly code: string;
+  /** The positive errno number. */
+  readonly errno: number;
+  constructor(errno: number) {
+    const code = errnoName(errno);
+    super(`the kernel refused the request: ${code}`);
+    this.name = 'KernelErrnoError';
+    this.code = code;
+    this.errno = errno;
+  }
+}
+
+/**
+ * The name of an errno number as Node spells it (`17` is `EEXIST`), or `ERRNO_<n>` when unknown.
+ *
+ * @param errno the errno, positive or negative (netlink carries it negated)
+ */
+export function errnoName(errno: number): string {
+  const positive = Math.abs(errno);
+  if (positive === 0 || !Number.isInteger(positive)) return `ERRNO_${positive}`;
+  const name = getSystemErrorName(-positive);
+  return /^E[A-Z0-9]+$/.test(name) ? name : `ERRNO_${positive}`;
+}
+
 /** Writing or reading a sysctl under /proc/sys failed; `code` is the file system's errno name. */
 export class SysctlError extends NetworkError {
   /** The /proc/sys path. */
@@ -127,11 +179,14 @@ export class SysctlError extends NetworkError {
   }
 }
 
-/** The errno name of a netlink failure, parsed from what the `netlink` package throws. */
+/**
+ * The errno name of a netlink failure: the `code` of a KernelErrnoError or of a socket's errno
+ * exception, or parsed from the message netlink@0.3.0's message layer rejected with.
+ */
 export function netlinkErrorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return code;
+  if (typeof code === 'string' && /^(E[A-Z0-9]+|ERRNO_\d+)$/.test(code)) return code;
   const message = (error as { message?: unknown }).message;
   if (typeof message !== 'string') return undefined;
   // netlink@0.3.0 rejects with `Error('Request rejected: EEXIST')` (or the errno number when unnamed).
@@ -144,7 +199,7 @@ export function netlinkErrorCode(error: unknown): string | undefined {
 /**
  * Turns whatever a netlink call threw into a typed error, keeping the original as `cause`.
  *
- * @param error what the `netlink` package threw
+ * @param error what a netlink request rejected with (a KernelErrnoError, a socket error...)
  * @param operation what was being done, for the message
  * @param timeoutMs the request timeout in force, for the timeout message
  * @returns a NetlinkError subclass chosen by errno (the error itself if it already is a NetworkError)
