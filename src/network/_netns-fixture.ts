@@ -10,7 +10,7 @@ import { ensureAddress, listAddresses } from './addresses.js';
 import { NetworkError } from './errors.js';
 import { type NetlinkHandle, openNetlink, withNetlink } from './handle.js';
 import { createMacvlan, deleteLink, type MacvlanMode, moveLinkToNetns } from './lab.js';
-import { linkByName, listLinks, reannounceLink, setLinkUp } from './links.js';
+import { linkByName, listLinks, reannounceLink, setLinkUp, waitForOperUp } from './links.js';
 import { listRoutes, replaceRoute } from './routes.js';
 import { readForwarding, readSysctl, setForwarding, writeSysctl } from './sysctl.js';
 
@@ -43,6 +43,9 @@ const operations: Record<string, (input: Input) => Promise<unknown>> = {
       await setLinkUp(h, await index(h, input.ifname, input.ifindex));
       return linkByName(h, String(input.ifname));
     }),
+
+  'wait-oper-up': (input) =>
+    withNetlink(async (h) => waitForOperUp(h, await index(h, input.ifname), Number(input.timeoutMs))),
 
   'ensure-address': (input) =>
     withNetlink(async (h) => ensureAddress(h, await index(h, input.ifname, input.ifindex), cidr(input.cidr))),

@@ -1,8 +1,14 @@
-import { FlagsNew, type rt } from 'netlink';
 import type { Cidr } from '../destination-parser/address.js';
 import { addressFamily, bytesToIp, familyOf, ipToBytes } from './encoding.js';
 import { AlreadyExistsError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
+import {
+  addAddressRequest,
+  decodeAddress,
+  dumpAddressesRequest,
+  IFA_F_NODAD,
+  IFA_F_TENTATIVE,
+} from './rtnetlink.js';
 
 /** An address installed on an interface. */
 export interface InterfaceAddress extends Cidr {
@@ -40,17 +46,18 @@ export async function ensureAddress(
 ): Promise<EnsureAddressResult> {
   const text = `${cidr.address}/${cidr.prefix}`;
   const operation = `add address ${text} to interface index ${ifindex}`;
-  const bytes = ipToBytes(cidr);
-  const flags: rt.AddressFlags = cidr.family === 6 ? { nodad: true } : {};
+  const address = ipToBytes(cidr);
   try {
-    await handle.request(operation, (socket) =>
-      socket.newAddress(
-        { family: addressFamily(cidr.family), prefixlen: cidr.prefix, flags, index: ifindex, scope: 0 },
-        // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the same on a broadcast link.
-        // IFA_FLAGS (u32) is sent too: the kernel prefers it over the u8 in ifaddrmsg.
-        { local: bytes, address: bytes, flags },
-        { flags: FlagsNew.CREATE | FlagsNew.EXCL },
-      ),
+    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the same on a broadcast link.
+    // IFA_FLAGS (u32) is sent too: the kernel prefers it over the u8 in ifaddrmsg.
+    await handle.request(operation, () =>
+      addAddressRequest({
+        family: addressFamily(cidr.family),
+        prefixlen: cidr.prefix,
+        index: ifindex,
+        address,
+        nodad: cidr.family === 6,
+      }),
     );
     return { added: true };
   } catch (error) {
@@ -70,22 +77,23 @@ export async function ensureAddress(
  * @param ifindex the interface index
  */
 export async function listAddresses(handle: NetlinkHandle, ifindex: number): Promise<InterfaceAddress[]> {
-  const messages = await handle.request(`list addresses of interface index ${ifindex}`, (socket) =>
-    socket.getAddresses(),
+  const messages = await handle.request(
+    `list addresses of interface index ${ifindex}`,
+    dumpAddressesRequest,
+    decodeAddress,
   );
   const result: InterfaceAddress[] = [];
-  for (const { data, attrs } of messages) {
-    const family = familyOf(data.family);
-    const bytes = attrs.local ?? attrs.address;
-    if (data.index !== ifindex || family === undefined || bytes === undefined) continue;
-    const flags = attrs.flags ?? data.flags ?? {};
+  for (const message of messages) {
+    const family = familyOf(message.family);
+    const bytes = message.local ?? message.address;
+    if (message.index !== ifindex || family === undefined || bytes === undefined) continue;
     result.push({
       ...bytesToIp(bytes),
-      prefix: data.prefixlen ?? 0,
+      prefix: message.prefixlen,
       ifindex,
-      scope: data.scope ?? 0,
-      nodad: flags.nodad === true,
-      tentative: flags.tentative === true,
+      scope: message.scope,
+      nodad: (message.flags & IFA_F_NODAD) !== 0,
+      tentative: (message.flags & IFA_F_TENTATIVE) !== 0,
     });
   }
   return result;

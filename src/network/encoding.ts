@@ -1,4 +1,3 @@
-import { endianness } from 'node:os';
 import { type Family, type IpAddress, parseIp } from '../destination-parser/address.js';
 
 /** Linux address family numbers as netlink wants them. */
@@ -59,26 +58,3 @@ export function bytesToIp(bytes: Uint8Array): IpAddress {
 export function formatMac(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':');
 }
-
-/** A u32 in host byte order, as netlink attributes the `netlink` package leaves untyped need it. */
-export function u32(value: number): Buffer {
-  const buffer = Buffer.alloc(4);
-  if (endianness() === 'LE') buffer.writeUInt32LE(value);
-  else buffer.writeUInt32BE(value);
-  return buffer;
-}
-
-/** The 4-byte-aligned encoding of one netlink attribute (struct nlattr + payload + padding). */
-export function nlattr(type: number, payload: Uint8Array): Buffer {
-  const length = 4 + payload.length;
-  const buffer = Buffer.alloc(length + ((4 - (length % 4)) % 4));
-  const header =
-    endianness() === 'LE' ? buffer.writeUInt16LE.bind(buffer) : buffer.writeUInt16BE.bind(buffer);
-  header(length, 0);
-  header(type, 2);
-  buffer.set(payload, 4);
-  return buffer;
-}
-
-/** NLA_F_NESTED: marks an attribute whose payload is itself a list of attributes. */
-export const NLA_F_NESTED = 0x8000;

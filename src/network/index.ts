@@ -1,7 +1,10 @@
 /**
- * A small typed API over rtnetlink (the `netlink` package), sysctls and address announcements: what
- * the router's apply layer calls inside the pod's network namespace. A netlink socket talks to the
- * namespace of the process that opened it.
+ * A small typed API over rtnetlink, sysctls and address announcements: what the router's apply layer
+ * calls inside the pod's network namespace. A netlink socket talks to the namespace of the process
+ * that opened it. The socket is the `netlink` package's native raw AF_NETLINK socket (and only that:
+ * its generated rtnetlink layer is slow to load); the messages are our own small codec, pure and
+ * typed: netlink framing and attributes in nlmsg.ts, the rtnetlink requests and answers used here in
+ * rtnetlink.ts, sequence numbers, acknowledgements and dumps in handle.ts.
  */
 export {
   type EnsureAddressResult,

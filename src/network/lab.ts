@@ -3,22 +3,16 @@
  * router itself (which only configures the interfaces it is given).
  */
 import { closeSync, openSync } from 'node:fs';
-import { FlagsNew } from 'netlink';
-import { NLA_F_NESTED, nlattr, u32 } from './encoding.js';
 import { InvalidArgumentError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
 import { type Link, linkByName } from './links.js';
+import { createMacvlanRequest, deleteLinkRequest, moveLinkRequest } from './rtnetlink.js';
 
 /** macvlan modes (enum macvlan_mode in linux/if_link.h). */
 export const MACVLAN_MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;
 
 /** A macvlan mode name. */
 export type MacvlanMode = keyof typeof MACVLAN_MODES;
-
-// linux/if_link.h attribute numbers netlink@0.3.0 has no types for.
-const IFLA_INFO_KIND = 1;
-const IFLA_INFO_DATA = 2;
-const IFLA_MACVLAN_MODE = 1;
 
 /**
  * Creates a macvlan interface on a parent (`ip link add link P name N type macvlan mode bridge`),
@@ -35,20 +29,8 @@ export async function createMacvlan(
   name: string,
   mode: MacvlanMode = 'bridge',
 ): Promise<Link> {
-  // IFLA_LINKINFO { IFLA_INFO_KIND "macvlan", IFLA_INFO_DATA { IFLA_MACVLAN_MODE u32 } } and IFLA_LINK
-  // (u32) are raw buffers for netlink@0.3.0.
-  const linkinfo = Buffer.concat([
-    nlattr(IFLA_INFO_KIND, Buffer.from('macvlan\0')),
-    nlattr(IFLA_INFO_DATA | NLA_F_NESTED, nlattr(IFLA_MACVLAN_MODE, u32(MACVLAN_MODES[mode]))),
-  ]);
-  await handle.request(
-    `create macvlan '${name}' (mode ${mode}) on interface index ${parentIfindex}`,
-    (socket) =>
-      socket.newLink(
-        {},
-        { ifname: name, link: u32(parentIfindex), linkinfo },
-        { flags: FlagsNew.CREATE | FlagsNew.EXCL },
-      ),
+  await handle.request(`create macvlan '${name}' (mode ${mode}) on interface index ${parentIfindex}`, () =>
+    createMacvlanRequest({ name, parentIndex: parentIfindex, mode: MACVLAN_MODES[mode] }),
   );
   return linkByName(handle, name);
 }
@@ -78,7 +60,7 @@ export async function moveLinkToNetns(
     throw new InvalidArgumentError(operation, `cannot open the namespace: ${reason}`, { cause: error });
   }
   try {
-    await handle.request(operation, (socket) => socket.setLink({ index: ifindex }, { netNsFd: fd }));
+    await handle.request(operation, () => moveLinkRequest(ifindex, { fd }));
   } finally {
     if (typeof netns === 'string') closeSync(fd);
   }
@@ -90,5 +72,5 @@ export async function moveLinkToNetns(
  * @throws NoSuchDeviceError (ENODEV) when there is no interface with that index
  */
 export async function deleteLink(handle: NetlinkHandle, ifindex: number): Promise<void> {
-  await handle.request(`delete interface index ${ifindex}`, (socket) => socket.delLink({ index: ifindex }));
+  await handle.request(`delete interface index ${ifindex}`, () => deleteLinkRequest(ifindex));
 }

@@ -49,6 +49,15 @@ describe('links, in a throwaway network namespace', { skip: netnsUnavailable() }
     assert.ok(ipJson<IpLink[]>('-n', ns, 'link', 'show', 'dev', 'v0')[0]!.flags.includes('UP'));
   });
 
+  test('waitForOperUp is false while the veth peer is down, true once it is up', () => {
+    // v0 is up (the test before); its peer v1 is down, so v0 is LOWERLAYERDOWN.
+    assert.equal(fixtureValue<boolean>(ns, 'wait-oper-up', { ifname: 'v0', timeoutMs: 50 }), false);
+    ip('-n', ns, 'link', 'set', 'v1', 'up');
+    assert.equal(fixtureValue<boolean>(ns, 'wait-oper-up', { ifname: 'v0', timeoutMs: 3000 }), true);
+    const [v0] = ipJson<(IpLink & { operstate: string })[]>('-n', ns, 'link', 'show', 'dev', 'v0');
+    assert.equal(v0?.operstate, 'UP');
+  });
+
   test('the handle: idempotent close, typed error after close and for a request cut by close, process exits', () => {
     const value = fixtureValue<Record<string, unknown>>(ns, 'lifecycle');
     assert.deepEqual(value, {

@@ -1,7 +1,15 @@
-import type { rt } from 'netlink';
 import { formatMac } from './encoding.js';
 import { InvalidArgumentError, LinkNotFoundError, NoSuchDeviceError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
+import {
+  decodeLink,
+  dumpLinksRequest,
+  getLinkRequest,
+  IFF_UP,
+  type LinkMessage,
+  setLinkAddressRequest,
+  setLinkUpRequest,
+} from './rtnetlink.js';
 
 /** A network interface as the router needs to know it. */
 export interface Link {
@@ -27,8 +35,10 @@ export async function linkByName(handle: NetlinkHandle, name: string): Promise<L
     throw new LinkNotFoundError(name);
   }
   try {
-    const [message] = await handle.request(`look up interface '${name}'`, (socket) =>
-      socket.getLink({}, { ifname: name }),
+    const [message] = await handle.request(
+      `look up interface '${name}'`,
+      () => getLinkRequest({ name }),
+      decodeLink,
     );
     if (message === undefined) throw new LinkNotFoundError(name);
     return toLink(message);
@@ -42,7 +52,7 @@ export async function linkByName(handle: NetlinkHandle, name: string): Promise<L
 
 /** Every interface of the namespace, by index. */
 export async function listLinks(handle: NetlinkHandle): Promise<Link[]> {
-  const messages = await handle.request('list interfaces', (socket) => socket.getLinks());
+  const messages = await handle.request('list interfaces', dumpLinksRequest, decodeLink);
   return messages.map(toLink).sort((a, b) => a.index - b.index);
 }
 
@@ -52,9 +62,7 @@ export async function listLinks(handle: NetlinkHandle): Promise<Link[]> {
  * @throws NoSuchDeviceError when there is no interface with that index
  */
 export async function setLinkUp(handle: NetlinkHandle, ifindex: number): Promise<void> {
-  await handle.request(`set interface index ${ifindex} up`, (socket) =>
-    socket.setLink({ index: ifindex, change: { up: true }, flags: { up: true } }),
-  );
+  await handle.request(`set interface index ${ifindex} up`, () => setLinkUpRequest(ifindex));
 }
 
 /**
@@ -73,12 +81,12 @@ export async function setLinkUp(handle: NetlinkHandle, ifindex: number): Promise
  */
 export async function reannounceLink(handle: NetlinkHandle, ifindex: number): Promise<void> {
   const operation = `re-announce the addresses of interface index ${ifindex}`;
-  const [message] = await handle.request(operation, (socket) => socket.getLink({ index: ifindex }));
-  const address = message?.attrs.address;
+  const [message] = await handle.request(operation, () => getLinkRequest({ index: ifindex }), decodeLink);
+  const address = message?.address;
   if (address === undefined || address.length === 0 || address.every((byte) => byte === 0)) {
     throw new InvalidArgumentError(operation, 'the interface has no hardware address');
   }
-  await handle.request(operation, (socket) => socket.setLink({ index: ifindex }, { address }));
+  await handle.request(operation, () => setLinkAddressRequest(ifindex, address));
 }
 
 /** IF_OPER_UP and IF_OPER_UNKNOWN (drivers that do not report an operational state). */
@@ -98,21 +106,22 @@ export async function waitForOperUp(
 ): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const [message] = await handle.request(`read the state of interface index ${ifindex}`, (socket) =>
-      socket.getLink({ index: ifindex }),
+    const [message] = await handle.request(
+      `read the state of interface index ${ifindex}`,
+      () => getLinkRequest({ index: ifindex }),
+      decodeLink,
     );
-    if (OPER_READY.has(message?.attrs.operstate ?? -1)) return true;
+    if (OPER_READY.has(message?.operstate ?? -1)) return true;
     if (performance.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
-function toLink(message: rt.LinkMessage): Link {
-  const { data, attrs } = message;
+function toLink(message: LinkMessage): Link {
   return {
-    index: data.index ?? 0,
-    name: attrs.ifname ?? '',
-    up: data.flags?.up === true,
-    mac: attrs.address !== undefined && attrs.address.length > 0 ? formatMac(attrs.address) : undefined,
+    index: message.index,
+    name: message.name ?? '',
+    up: (message.flags & IFF_UP) !== 0,
+    mac: message.address !== undefined && message.address.length > 0 ? formatMac(message.address) : undefined,
   };
 }

@@ -1,12 +1,61 @@
-import { FlagsNew, rt } from 'netlink';
 import type { Cidr, Family } from '../destination-parser/address.js';
 import { parseIp } from '../destination-parser/address.js';
 import { addressFamily, bytesToIp, familyOf, ipToBytes } from './encoding.js';
 import { InvalidArgumentError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
+import { decodeRoute, dumpRoutesRequest, replaceRouteRequest } from './rtnetlink.js';
 
 /** The main routing table (RT_TABLE_MAIN). */
 export const MAIN_TABLE = 254;
+
+/** rtm_scope, rtm_protocol and rtm_type values (linux/rtnetlink.h) and the names listRoutes gives them. */
+const RT_SCOPE_UNIVERSE = 0;
+const RT_SCOPE_LINK = 253;
+const RTPROT_STATIC = 4;
+const RTN_UNICAST = 1;
+const SCOPE_NAMES: Readonly<Record<number, string>> = {
+  0: 'universe',
+  200: 'site',
+  253: 'link',
+  254: 'host',
+  255: 'nowhere',
+};
+const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
+  1: 'redirect',
+  2: 'kernel',
+  3: 'boot',
+  4: 'static',
+  8: 'gated',
+  9: 'ra',
+  10: 'mrt',
+  11: 'zebra',
+  12: 'bird',
+  13: 'dnrouted',
+  14: 'xorp',
+  15: 'ntk',
+  16: 'dhcp',
+  17: 'mrouted',
+  42: 'babel',
+  186: 'bgp',
+  187: 'isis',
+  188: 'ospf',
+  189: 'rip',
+  192: 'eigrp',
+};
+const TYPE_NAMES: Readonly<Record<number, string>> = {
+  0: 'unspec',
+  1: 'unicast',
+  2: 'local',
+  3: 'broadcast',
+  4: 'anycast',
+  5: 'multicast',
+  6: 'blackhole',
+  7: 'unreachable',
+  8: 'prohibit',
+  9: 'throw',
+  10: 'nat',
+  11: 'xresolve',
+};
 
 /** A route to install: a device route when there is no gateway, a route via the gateway otherwise. */
 export interface RouteSpec {
@@ -57,22 +106,19 @@ export async function replaceRoute(handle: NetlinkHandle, route: RouteSpec): Pro
       `gateway '${gateway}' is not an IPv${destination.family} address`,
     );
   }
-  const attrs: rt.RouteAttrs = { oif: ifindex };
-  if (destination.prefix > 0) attrs.dst = ipToBytes(destination);
-  if (gatewayIp !== undefined) attrs.gateway = ipToBytes(gatewayIp);
-  await handle.request(operation, (socket) =>
-    socket.newRoute(
-      {
-        family: addressFamily(destination.family),
-        dstLen: destination.prefix,
-        table: MAIN_TABLE,
-        protocol: rt.RouteProtocol.STATIC,
-        scope: gatewayIp === undefined ? rt.RouteScope.LINK : rt.RouteScope.UNIVERSE,
-        type: rt.RouteType.UNICAST,
-      },
-      attrs,
-      { flags: FlagsNew.CREATE | FlagsNew.REPLACE },
-    ),
+  const dst = destination.prefix > 0 ? ipToBytes(destination) : undefined;
+  await handle.request(operation, () =>
+    replaceRouteRequest({
+      family: addressFamily(destination.family),
+      dstLen: destination.prefix,
+      table: MAIN_TABLE,
+      protocol: RTPROT_STATIC,
+      scope: gatewayIp === undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE,
+      type: RTN_UNICAST,
+      oif: ifindex,
+      ...(dst === undefined ? {} : { dst }),
+      ...(gatewayIp === undefined ? {} : { gateway: ipToBytes(gatewayIp) }),
+    }),
   );
 }
 
@@ -82,25 +128,26 @@ export async function replaceRoute(handle: NetlinkHandle, route: RouteSpec): Pro
  * @param family 4 or 6; both when omitted
  */
 export async function listRoutes(handle: NetlinkHandle, family?: Family): Promise<RouteEntry[]> {
-  const messages = await handle.request('list routes', (socket) =>
-    socket.getRoutes(family === undefined ? undefined : { family: addressFamily(family) }),
+  const messages = await handle.request(
+    'list routes',
+    () => dumpRoutesRequest(family === undefined ? 0 : addressFamily(family)),
+    decodeRoute,
   );
   const result: RouteEntry[] = [];
-  for (const { data, attrs } of messages) {
-    const routeFamily = familyOf(data.family);
+  for (const route of messages) {
+    const routeFamily = familyOf(route.family);
     if (routeFamily === undefined || (family !== undefined && routeFamily !== family)) continue;
-    if ((attrs.table ?? data.table) !== MAIN_TABLE) continue;
-    const prefix = data.dstLen ?? 0;
-    const destination = attrs.dst === undefined ? unspecified(routeFamily) : bytesToIp(attrs.dst);
+    if (route.table !== MAIN_TABLE) continue;
+    const destination = route.dst === undefined ? unspecified(routeFamily) : bytesToIp(route.dst);
     result.push({
       family: routeFamily,
-      destination: { ...destination, prefix },
-      gateway: attrs.gateway === undefined ? undefined : bytesToIp(attrs.gateway).address,
-      ifindex: attrs.oif,
-      scope: name(data.scope),
-      protocol: name(data.protocol),
-      type: name(data.type),
-      priority: attrs.priority,
+      destination: { ...destination, prefix: route.dstLen },
+      gateway: route.gateway === undefined ? undefined : bytesToIp(route.gateway).address,
+      ifindex: route.oif,
+      scope: SCOPE_NAMES[route.scope] ?? String(route.scope),
+      protocol: PROTOCOL_NAMES[route.protocol] ?? String(route.protocol),
+      type: TYPE_NAMES[route.type] ?? String(route.type),
+      priority: route.priority,
     });
   }
   return result;
@@ -112,8 +159,4 @@ function unspecified(family: Family) {
 
 function describeDestination(destination: Cidr): string {
   return destination.prefix === 0 ? 'default' : `${destination.address}/${destination.prefix}`;
-}
-
-function name(value: string | number | undefined): string {
-  return String(value ?? 0).toLowerCase();
 }
