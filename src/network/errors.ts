@@ -181,7 +181,8 @@ export class SysctlError extends NetworkError {
 
 /**
  * The errno name of a netlink failure: the `code` of a KernelErrnoError or of a socket's errno
- * exception, or parsed from the message netlink@0.3.0's message layer rejected with.
+ * exception. The messages of netlink@0.3.0's own message layer (`Request rejected: EEXIST`), which
+ * this module no longer uses, are still understood: mapNetlinkError is public.
  */
 export function netlinkErrorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
