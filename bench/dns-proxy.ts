@@ -18,6 +18,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessHandle } from '../src/lab/index.js';
+import { PROXY_NODE_FLAGS } from '../src/runtime/node-flags.js';
 import { BIN, DNS4, DnsProxyLab } from '../test/dns-proxy/_dns-lab.js';
 import { destinationHaproxyConfig, oldImageHaproxyConfig } from './dns-proxy-haproxy.js';
 
@@ -142,7 +143,16 @@ class Bench {
     const handle = await this.dl.lab.spawnIn(
       'pod',
       'sh',
-      ['-c', 'exec taskset -c "$0" "$1" "$2" dns-proxy >> "$3"', PROXY_CPU, process.execPath, BIN, logFile],
+      // As the image's entrypoint runs it (PROXY_NODE_FLAGS).
+      [
+        '-c',
+        'log="$1"; shift; exec taskset -c "$0" "$@" dns-proxy >> "$log"',
+        PROXY_CPU,
+        logFile,
+        process.execPath,
+        ...PROXY_NODE_FLAGS,
+        BIN,
+      ],
       {
         env: {
           PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
