@@ -10,7 +10,7 @@ import { CONTRACT_EXAMPLE, DUAL_ENV, IPV4_ENV, mustParse } from '../destination-
 import type { RouterEnv } from '../destination-parser/config.js';
 import { planRouter } from '../destination-parser/plan.js';
 import { renderRuleset } from './render-text.js';
-import { buildRuleset, TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
+import { asCreation, buildRuleset, TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
 
 /**
  * Kernel tests: nft must take the rulesets we build. Every nft call runs inside throwaway network
@@ -153,6 +153,28 @@ describe('nft takes the rulesets (in throwaway network namespaces)', () => {
     mustRun(NAMESPACES.text, ['nft', '-j', '-f', '-'], jsonOf(EXAMPLES[0]![1]));
     assert.deepEqual(listTable(ns), listTable(NAMESPACES.text));
     assert.equal(mustRun(ns, ['nft', 'list', 'table', 'inet', 'other']), other);
+  });
+
+  test('asCreation() loads the same table on an empty namespace and changes nothing where the table exists', (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const ns = NAMESPACES.json;
+    const creationOf = (env: RouterEnv) =>
+      JSON.stringify(asCreation(buildRuleset(planRouter(mustParse(env)).nat)));
+    for (const [, env] of EXAMPLES) {
+      mustRun(ns, ['nft', 'flush', 'ruleset']);
+      mustRun(ns, ['nft', '-j', '-f', '-'], creationOf(env));
+      mustRun(NAMESPACES.text, ['nft', 'flush', 'ruleset']);
+      mustRun(NAMESPACES.text, ['nft', '-j', '-f', '-'], jsonOf(env));
+      assert.deepEqual(listTable(ns), listTable(NAMESPACES.text));
+    }
+    // Over an existing (different) table the creation is refused as a whole.
+    const before = listTable(ns);
+    const refused = spawnSync('ip', ['netns', 'exec', ns, 'nft', '-j', '-f', '-'], {
+      input: creationOf(EXAMPLES[0]![1]),
+      encoding: 'utf8',
+    });
+    assert.notEqual(refused.status, 0);
+    assert.deepEqual(listTable(ns), before);
   });
 
   test('buildRuleset() of any valid configuration passes nft --check', (t) => {

@@ -3,7 +3,15 @@ import { describe, test } from 'node:test';
 import { CONTRACT_EXAMPLE, DUAL_ENV, IPV4_ENV, mustParse } from '../destination-parser/_testing.js';
 import type { RouterEnv } from '../destination-parser/config.js';
 import { planRouter } from '../destination-parser/plan.js';
-import { buildRuleset, mapGroups, mapNames, type NftCommand, TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
+import {
+  asCreation,
+  buildRuleset,
+  mapGroups,
+  mapNames,
+  type NftCommand,
+  TABLE_FAMILY,
+  TABLE_NAME,
+} from './ruleset.js';
 
 function commands(env: RouterEnv): NftCommand[] {
   return buildRuleset(planRouter(mustParse(env)).nat).nftables;
@@ -293,4 +301,35 @@ test('mapGroups() groups mappings by family then protocol and skips empty groups
       [6, 'udp', [1]],
     ],
   );
+});
+
+describe('asCreation()', () => {
+  test('turns the replacement of our table into its creation, keeping every other command in order', () => {
+    const document = buildRuleset(
+      planRouter(mustParse({ ...IPV4_ENV, EGRESS_DESTINATION: CONTRACT_EXAMPLE })).nat,
+    );
+    const creation = asCreation(document);
+    const table = { family: TABLE_FAMILY, name: TABLE_NAME };
+    assert.deepEqual(creation?.nftables[0], { create: { table } });
+    assert.deepEqual(creation?.nftables.slice(1), document.nftables.slice(3));
+  });
+
+  test('leaves documents alone that do not start by replacing our table', () => {
+    const table = { family: TABLE_FAMILY, name: TABLE_NAME };
+    const other = { family: 'inet', name: 'other' };
+    assert.equal(asCreation({ nftables: [] }), undefined);
+    assert.equal(asCreation({ nftables: [{ add: { table } }, { add: { table } }] }), undefined);
+    assert.equal(
+      asCreation({
+        nftables: [{ add: { table: other } }, { delete: { table: other } }, { add: { table: other } }],
+      }),
+      undefined,
+    );
+    assert.equal(
+      asCreation({
+        nftables: [{ add: { table } }, { delete: { table }, flush: { table } }, { add: { table } }],
+      }),
+      undefined,
+    );
+  });
 });

@@ -1,4 +1,4 @@
-import { applyRuleset } from '../nat/apply.js';
+import { applyRulesetCreatingFirst } from '../nat/apply.js';
 import {
   checkSysctlWritable,
   ensureAddress,
@@ -49,7 +49,7 @@ export function kernelEffects(): KernelEffects {
       }),
     waitForOperUp: (ifindex) => waitForOperUp(netlink(), ifindex, OPER_UP_TIMEOUT_MS),
     announce: (ifindex) => reannounceLink(netlink(), ifindex),
-    applyRuleset: (document) => applyRuleset(document),
+    applyRuleset: (document) => applyRulesetCreatingFirst(document),
     close() {
       handle?.close();
       handle = undefined;
