@@ -7,6 +7,23 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
+/**
+ * pino's transports run in worker threads through `thread-stream`, which pino loads at start-up.
+ * We never use a transport (pino writes JSON lines to stdout with sonic-boom), so the bundle gets a
+ * stand-in that fails loudly if one is ever asked for, and start-up skips thread-stream's modules.
+ */
+const noPinoTransports = {
+  name: 'no-pino-transports',
+  setup(b) {
+    b.onResolve({ filter: /^thread-stream$/ }, () => ({ path: 'thread-stream', namespace: 'stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents:
+        "module.exports = class ThreadStream { constructor() { throw new Error('egress-router: pino transports are not bundled'); } };",
+      loader: 'js',
+    }));
+  },
+};
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bundle`;
 rmSync(outdir, { recursive: true, force: true });
@@ -24,4 +41,5 @@ await build({
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
   legalComments: 'linked',
+  plugins: [noPinoTransports],
 });

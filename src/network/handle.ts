@@ -1,4 +1,5 @@
-import { RawNetlinkSocket } from 'netlink/dist/raw.js';
+import { createRequire } from 'node:module';
+import type { RawNetlinkSocket as RawNetlinkSocketType } from 'netlink/dist/raw.js';
 import {
   InvalidArgumentError,
   KernelErrnoError,
@@ -265,9 +266,9 @@ export class NetlinkHandle {
  * @throws a NetworkError when the socket cannot be created
  */
 export function openNetlink(options: NetlinkHandleOptions = {}): NetlinkHandle {
-  let socket: RawNetlinkSocket;
+  let socket: RawNetlinkSocketType;
   try {
-    socket = new RawNetlinkSocket(NETLINK_ROUTE);
+    socket = new (rawNetlink().RawNetlinkSocket)(NETLINK_ROUTE);
   } catch (error) {
     throw mapNetlinkError(error, 'open rtnetlink socket');
   }
@@ -290,3 +291,15 @@ export async function withNetlink<T>(
     handle.close();
   }
 }
+
+/**
+ * The `netlink` package's raw socket module, required on first use: a CommonJS module imported
+ * from ESM would first be scanned for its exports (cjs-module-lexer), ~5 ms of the router's start-up.
+ */
+function rawNetlink(): typeof import('netlink/dist/raw.js') {
+  rawNetlinkModule ??= createRequire(import.meta.url)(
+    'netlink/dist/raw.js',
+  ) as typeof import('netlink/dist/raw.js');
+  return rawNetlinkModule;
+}
+let rawNetlinkModule: typeof import('netlink/dist/raw.js') | undefined;

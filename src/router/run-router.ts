@@ -32,7 +32,7 @@ export async function runRouterMode(
   stop: Promise<void>,
   cliEntry: string,
 ): Promise<void> {
-  const started = performance.now();
+  const started = process.hrtime.bigint();
   const plan = planRouter(config);
   await setUp(plan, buildRuleset(plan.nat), effects, log);
   log.info(
@@ -41,7 +41,7 @@ export async function runRouterMode(
       source: plan.addresses.map((a) => `${a.address}/${a.prefix}`),
       mappings: plan.nat.mappings.length,
       fallbacks: plan.nat.fallbacks.map((f) => f.destination.address),
-      ms: Math.round(performance.now() - started),
+      ms: elapsedMs(started),
     },
     'egress router set up',
   );
@@ -89,12 +89,12 @@ function followDestinationFile(
         );
         return;
       }
-      const started = performance.now();
+      const started = process.hrtime.bigint();
       const plan = planRouter(result.value);
       try {
         await effects.applyRuleset(buildRuleset(plan.nat));
         log.info(
-          { file: path, mappings: plan.nat.mappings.length, ms: Math.round(performance.now() - started) },
+          { file: path, mappings: plan.nat.mappings.length, ms: elapsedMs(started) },
           'destination list reloaded',
         );
       } catch (error) {
@@ -119,10 +119,22 @@ function followDestinationFile(
  * image's background arping); see docs/router.md.
  */
 function scheduleDetachedAnnounce(cliEntry: string, ifname: string): void {
-  const child = spawn(process.execPath, [cliEntry, 'announce', '--delay', String(REANNOUNCE_DELAY_MS), ifname], {
-    detached: true,
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    process.execPath,
+    [cliEntry, 'announce', '--delay', String(REANNOUNCE_DELAY_MS), ifname],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
   child.on('error', () => {});
   child.unref();
+}
+
+/**
+ * Whole milliseconds since `started` (process.hrtime.bigint()). Not performance.now(): the global
+ * `performance` loads perf_hooks on first use, which init mode would pay for at start-up.
+ */
+function elapsedMs(started: bigint): number {
+  return Math.round(Number(process.hrtime.bigint() - started) / 1e6);
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -26,7 +25,8 @@ export function followFile(
   initial: string,
   onChange: (change: { text: string } | { error: Error }) => void,
 ): FileFollower {
-  let last = digest(initial);
+  // The last text seen, compared as it is: no hash (loading node:crypto costs the router's start-up).
+  let last = initial;
   let lastError: string | undefined;
   const check = () => {
     let text: string;
@@ -41,9 +41,8 @@ export function followFile(
       return;
     }
     lastError = undefined;
-    const sum = digest(text);
-    if (sum === last) return;
-    last = sum;
+    if (text === last) return;
+    last = text;
     onChange({ text });
   };
   let watcher: FSWatcher | undefined;
@@ -60,8 +59,4 @@ export function followFile(
       watcher?.close();
     },
   };
-}
-
-function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
