@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Cidr, familyName, type IpAddress, parseCidr, parseIp } from './address.js';
+import fc from 'fast-check';
+import { type Cidr, familyName, formatIpv6Pieces, type IpAddress, parseCidr, parseIp } from './address.js';
 
 describe('parseIp()', () => {
   const cases: [string, IpAddress | undefined][] = [
@@ -73,4 +74,26 @@ describe('parseCidr()', () => {
 test('familyName() spells the families as nftables and iproute2 do', () => {
   assert.equal(familyName(4), 'ipv4');
   assert.equal(familyName(6), 'ipv6');
+});
+
+describe('formatIpv6Pieces()', () => {
+  test('compresses the first longest run of two or more zero pieces', () => {
+    assert.equal(formatIpv6Pieces([0, 0, 0, 0, 0, 0, 0, 0]), '::');
+    assert.equal(formatIpv6Pieces([0, 0, 0, 0, 0, 0, 0, 1]), '::1');
+    assert.equal(formatIpv6Pieces([0x2001, 0xdb8, 0, 0, 1, 0, 0, 1]), '2001:db8::1:0:0:1');
+    assert.equal(formatIpv6Pieces([0x2001, 0xdb8, 0, 1, 1, 1, 1, 1]), '2001:db8:0:1:1:1:1:1');
+    assert.equal(formatIpv6Pieces([0xfe80, 0, 0, 0, 0xabcd, 0, 0, 0]), 'fe80::abcd:0:0:0');
+    assert.equal(formatIpv6Pieces([1, 0, 0, 0, 0, 0, 0, 0]), '1::');
+  });
+
+  test('gives the same text as parseIp() of the uncompressed form, for any address', () => {
+    const piece = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 8, maxLength: 8 }), (pieces) => {
+        const full = pieces.map((p) => p.toString(16)).join(':');
+        assert.equal(formatIpv6Pieces(pieces), parseIp(full)?.address);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });

@@ -11,6 +11,7 @@ import { NetworkError } from './errors.js';
 import { type NetlinkHandle, openNetlink, withNetlink } from './handle.js';
 import { createMacvlan, deleteLink, type MacvlanMode, moveLinkToNetns } from './lab.js';
 import { linkByName, listLinks, reannounceLink, setLinkUp, waitForOperUp } from './links.js';
+import { type NftFamily, nftTableExists } from './nftables.js';
 import { listRoutes, replaceRoute } from './routes.js';
 import { readForwarding, readSysctl, setForwarding, writeSysctl } from './sysctl.js';
 
@@ -68,6 +69,11 @@ const operations: Record<string, (input: Input) => Promise<unknown>> = {
         });
       }
       return listRoutes(h);
+    }),
+
+  'nft-table-exists': (input) =>
+    withNetlink((h) => nftTableExists(h, input.family as NftFamily, String(input.name)), {
+      protocol: 'netfilter',
     }),
 
   'list-routes': (input) => withNetlink((h) => listRoutes(h, input.family as Family | undefined)),

@@ -1,4 +1,4 @@
-import { type Family, type IpAddress, parseIp } from '../destination-parser/address.js';
+import { type Family, formatIpv6Pieces, type IpAddress, parseIp } from '../destination-parser/address.js';
 
 /** Linux address family numbers as netlink wants them. */
 export const AF_INET = 2;
@@ -48,10 +48,9 @@ export function ipToBytes(ip: IpAddress | string): Buffer {
 export function bytesToIp(bytes: Uint8Array): IpAddress {
   if (bytes.length === 4) return { address: Array.from(bytes).join('.'), family: 4 };
   if (bytes.length !== 16) throw new TypeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
-  const buffer = Buffer.from(bytes);
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(buffer.readUInt16BE(i).toString(16));
-  return parseIp(groups.join(':'))!;
+  const pieces: number[] = [];
+  for (let i = 0; i < 16; i += 2) pieces.push((bytes[i]! << 8) | bytes[i + 1]!);
+  return { address: formatIpv6Pieces(pieces), family: 6 };
 }
 
 /** `aa:bb:cc:dd:ee:ff` text of a hardware address. */

@@ -30,10 +30,12 @@ import {
 export interface NetlinkHandleOptions {
   /** How long one request may wait for the kernel's answer (default 5000 ms). */
   readonly timeoutMs?: number;
+  /** The netlink family: `route` (rtnetlink, the default) or `netfilter` (nfnetlink, for nf_tables queries). */
+  readonly protocol?: 'route' | 'netfilter';
 }
 
 /**
- * What the handle needs of a datagram socket bound to NETLINK_ROUTE: the `netlink` package's
+ * What the handle needs of a netlink datagram socket (NETLINK_ROUTE or NETLINK_NETFILTER): the `netlink` package's
  * RawNetlinkSocket has it (a test can pass a fake kernel). A socket is created referenced.
  */
 export interface NetlinkTransport {
@@ -48,8 +50,8 @@ export interface NetlinkTransport {
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
-/** NETLINK_ROUTE (linux/netlink.h). */
-const NETLINK_ROUTE = 0;
+/** NETLINK_ROUTE and NETLINK_NETFILTER (linux/netlink.h). */
+const NETLINK_PROTOCOLS = { route: 0, netfilter: 12 } as const;
 const DEFAULT_TIMEOUT_MS = 5000;
 
 /** One request sent and not yet answered completely. */
@@ -261,16 +263,20 @@ export class NetlinkHandle {
 }
 
 /**
- * Opens an rtnetlink socket in the calling process's network namespace.
+ * Opens a netlink socket (rtnetlink unless `options.protocol` says otherwise) in the calling
+ * process's network namespace.
  *
  * @throws a NetworkError when the socket cannot be created
  */
 export function openNetlink(options: NetlinkHandleOptions = {}): NetlinkHandle {
   let socket: RawNetlinkSocketType;
   try {
-    socket = new (rawNetlink().RawNetlinkSocket)(NETLINK_ROUTE);
+    socket = new (rawNetlink().RawNetlinkSocket)(NETLINK_PROTOCOLS[options.protocol ?? 'route']);
   } catch (error) {
-    throw mapNetlinkError(error, 'open rtnetlink socket');
+    throw mapNetlinkError(
+      error,
+      `open ${options.protocol === 'netfilter' ? 'nfnetlink' : 'rtnetlink'} socket`,
+    );
   }
   return new NetlinkHandle(socket, options);
 }

@@ -32,6 +32,7 @@ export {
 export { NetlinkHandle, type NetlinkHandleOptions, openNetlink, withNetlink } from './handle.js';
 export { createMacvlan, deleteLink, MACVLAN_MODES, type MacvlanMode, moveLinkToNetns } from './lab.js';
 export { type Link, linkByName, listLinks, reannounceLink, setLinkUp, waitForOperUp } from './links.js';
+export { getTableRequest, type NftFamily, nftTableExists } from './nftables.js';
 export { listRoutes, MAIN_TABLE, type RouteEntry, type RouteSpec, replaceRoute } from './routes.js';
 export {
   checkSysctlWritable,

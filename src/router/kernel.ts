@@ -1,9 +1,11 @@
-import { applyRulesetCreatingFirst } from '../nat/apply.js';
+import { applyRulesetQuickly } from '../nat/apply.js';
+import { TABLE_FAMILY, TABLE_NAME } from '../nat/ruleset.js';
 import {
   checkSysctlWritable,
   ensureAddress,
   linkByName,
   type NetlinkHandle,
+  nftTableExists,
   openNetlink,
   reannounceLink,
   replaceRoute,
@@ -49,7 +51,17 @@ export function kernelEffects(): KernelEffects {
       }),
     waitForOperUp: (ifindex) => waitForOperUp(netlink(), ifindex, OPER_UP_TIMEOUT_MS),
     announce: (ifindex) => reannounceLink(netlink(), ifindex),
-    applyRuleset: (document) => applyRulesetCreatingFirst(document),
+    async applyRuleset(document) {
+      // One nfnetlink query (no process) tells whether the table must be replaced or only created.
+      const nfnetlink = openNetlink({ protocol: 'netfilter' });
+      let exists: boolean;
+      try {
+        exists = await nftTableExists(nfnetlink, TABLE_FAMILY, TABLE_NAME);
+      } finally {
+        nfnetlink.close();
+      }
+      await applyRulesetQuickly(document, exists);
+    },
     close() {
       handle?.close();
       handle = undefined;
