@@ -13,6 +13,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { asCreation, type NftDocument } from '../src/nat/ruleset.js';
 import {
   type BenchContext,
   type BenchResult,
@@ -76,10 +77,11 @@ const FLOOR = 'node -e 0';
 const FLOOR_CA = 'node -e 0, with NODE_EXTRA_CA_CERTS';
 const PINO = 'node -e "import(\'pino\')"';
 const NETLINK = 'node -e "import(\'netlink\')"';
-const NETLINK_RT = 'node -e "import(\'netlink/dist/rt/rt.js\')"';
+const NETLINK_RAW = 'node -e "require(\'netlink/dist/raw.js\')"';
 const NO_IFACE = 'egress-router, init mode, egress interface missing (exit 1)';
 const UNIT_TEST = 'egress-router, unit-test mode, short list';
-const NFT_SHORT = 'nft -j -f (short list plan, fresh)';
+const NFT_SHORT = 'nft -j -f (short list plan, replacing the table)';
+const NFT_CREATE = 'nft -j -f (short list plan, creating the table)';
 
 function routerSteps(c: Case, label: string | undefined): DriverStep[] {
   return [
@@ -88,7 +90,7 @@ function routerSteps(c: Case, label: string | undefined): DriverStep[] {
   ];
 }
 
-function evalSteps(planShort: string): DriverStep[] {
+function evalSteps(planShort: string, planCreate: string): DriverStep[] {
   const importer = (code: string, label: string): DriverStep => ({
     op: 'run',
     argv: [process.execPath, '--input-type=module', '-e', code],
@@ -100,14 +102,22 @@ function evalSteps(planShort: string): DriverStep[] {
     { op: 'run', argv: [process.execPath, '-e', '0'], env: 'ca', label: FLOOR_CA },
     importer("await import('pino')", PINO),
     importer("await import('netlink')", NETLINK),
-    // Only the rtnetlink part of the package (what src/network uses), not its nl80211/genl/wg code.
-    importer("await import('netlink/dist/rt/rt.js'); await import('netlink/dist/constants.js')", NETLINK_RT),
+    // Only the package's raw socket: what src/network loads (its own codec speaks rtnetlink).
+    {
+      op: 'run',
+      argv: [process.execPath, '-e', "require('netlink/dist/raw.js')"],
+      env: 'bare',
+      label: NETLINK_RAW,
+    },
     // Loads everything set-up loads, opens netlink, and stops at the first step: the interface check.
     { op: 'run', argv: [process.execPath, BIN], env: 'noIface', expect: 1, label: NO_IFACE },
     { op: 'run', argv: [process.execPath, BIN], env: 'unit', label: UNIT_TEST },
     { op: 'run', argv: ['nft', 'delete', 'table', 'inet', 'egress_router'], expect: 'any' },
     SETTLE,
     { op: 'run', argv: ['nft', '-j', '-f', planShort], label: NFT_SHORT },
+    { op: 'run', argv: ['nft', 'delete', 'table', 'inet', 'egress_router'], expect: 'any' },
+    SETTLE,
+    { op: 'run', argv: ['nft', '-j', '-f', planCreate], label: NFT_CREATE },
   ];
 }
 
@@ -260,9 +270,11 @@ async function body(ctx: BenchContext): Promise<BenchResult> {
   const planShort = join(work, 'plan-short.json');
   const plan = await lab.exec('pod', process.execPath, [BIN, 'plan', '--json'], { env: envs.short });
   writeFileSync(planShort, plan.stdout);
+  const planCreate = join(work, 'plan-short-create.json');
+  writeFileSync(planCreate, JSON.stringify(asCreation(JSON.parse(plan.stdout) as NftDocument)));
 
   const round = (): DriverStep[] => {
-    const steps: DriverStep[] = [...evalSteps(planShort)];
+    const steps: DriverStep[] = [...evalSteps(planShort, planCreate)];
     for (const c of CASES) {
       if (c.fresh) steps.push(...RESET, SETTLE, ...routerSteps(c, c.label));
       else steps.push(...routerSteps(c, undefined), SETTLE, ...routerSteps(c, c.label));
@@ -382,12 +394,20 @@ async function body(ctx: BenchContext): Promise<BenchResult> {
         fmt(piece(UNIT_TEST) - floor.median),
         `\`${UNIT_TEST}\` − floor`,
       ],
-      ['loading pino (alone)', fmt(piece(PINO) - floor.median), `\`${PINO}\` − floor`],
-      ['loading netlink (alone)', fmt(piece(NETLINK) - floor.median), `\`${NETLINK}\` − floor`],
       [
-        'loading only the rtnetlink part of netlink (deep import, not what the router does today)',
-        fmt(piece(NETLINK_RT) - floor.median),
-        `\`${NETLINK_RT}\` (+ \`constants.js\`) − floor`,
+        'loading pino (alone, from node_modules; the router loads it bundled)',
+        fmt(piece(PINO) - floor.median),
+        `\`${PINO}\` − floor`,
+      ],
+      [
+        'loading the whole netlink package (alone; the router no longer does)',
+        fmt(piece(NETLINK) - floor.median),
+        `\`${NETLINK}\` − floor`,
+      ],
+      [
+        "loading netlink's raw socket module (what src/network loads: our codec speaks rtnetlink)",
+        fmt(piece(NETLINK_RAW) - floor.median),
+        `\`${NETLINK_RAW}\` − floor`,
       ],
       [
         'everything before set-up work: CLI, parsing, loading pino, netlink and the router, opening netlink, one query',
@@ -400,7 +420,12 @@ async function body(ctx: BenchContext): Promise<BenchResult> {
         'the `ms` field of its log line, fresh pod, short list',
       ],
       [
-        'of which the nft transaction alone (short list)',
+        'of which the nft transaction alone (short list), creating the table (fresh pod)',
+        fmt(piece(NFT_CREATE)),
+        `\`${NFT_CREATE}\` (a process of its own)`,
+      ],
+      [
+        '… and replacing it (re-run: the kernel waits for the old table to go)',
         fmt(piece(NFT_SHORT)),
         `\`${NFT_SHORT}\` (a process of its own)`,
       ],
@@ -466,10 +491,11 @@ Scripts that ran in one profiled run (each one resolved, read and compiled): ${s
           FLOOR_CA,
           PINO,
           NETLINK,
-          NETLINK_RT,
+          NETLINK_RAW,
           NO_IFACE,
           UNIT_TEST,
           NFT_SHORT,
+          NFT_CREATE,
         ].map((label) => [label, timesOf(results, label).map((ms) => Math.round(ms * 100) / 100)]),
       ),
       logged: Object.fromEntries(CASES.map((c) => [c.label, loggedMs(results, c.label)])),
