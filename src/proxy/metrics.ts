@@ -1,18 +1,52 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
+/**
+ * Requests and bytes counted as plain numbers on the request path (a prom-client `inc` with labels
+ * hashes the labels every time); the registry reads them when /metrics is scraped, as the DNS
+ * proxy's metrics do.
+ */
+export class RequestCounts {
+  /** By `kind decision status` (space-separated), the label values of requests_total. */
+  readonly #requests = new Map<string, number>();
+  toUpstream = 0;
+  toClient = 0;
+  /** CONNECT tunnels open now. */
+  openTunnels = 0;
+
+  /** Counts one request or tunnel when it is done. */
+  request(kind: 'http' | 'connect', decision: string, status: number): void {
+    const key = `${kind} ${decision} ${status}`;
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+  }
+
+  /** Counts bytes relayed each way. */
+  bytes(toUpstream: number, toClient: number): void {
+    this.toUpstream += toUpstream;
+    this.toClient += toClient;
+  }
+
+  /** The request counts by label values. */
+  *requests(): Generator<{ kind: string; decision: string; status: string; count: number }> {
+    for (const [key, count] of this.#requests) {
+      const [kind, decision, status] = key.split(' ') as [string, string, string];
+      yield { kind, decision, status, count };
+    }
+  }
+}
+
 /** The proxy's Prometheus metrics (low cardinality: no hosts or addresses as labels). */
 export interface ProxyMetrics {
   readonly registry: Registry;
-  readonly requests: Counter<'kind' | 'decision' | 'status'>;
-  readonly bytes: Counter<'direction'>;
-  readonly openTunnels: Gauge;
+  /** What the request path counts: read at scrape time. */
+  readonly counts: RequestCounts;
   readonly reloads: Counter<'result'>;
   readonly rules: Gauge;
 }
 
 /**
  * Creates the registry and the proxy's metrics, prefixed `egress_http_proxy_`, plus Node's default
- * process metrics.
+ * process metrics: `requests_total{kind,decision,status}`, `bytes_total{direction}`,
+ * `open_tunnels`, `policy_reloads_total{result}`, `policy_rules`.
  *
  * @returns the metrics
  */
@@ -20,25 +54,39 @@ export function createProxyMetrics(): ProxyMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const counts = new RequestCounts();
+  new Counter({
+    name: 'egress_http_proxy_requests_total',
+    help: 'Requests and tunnels by kind (http, connect), decision (allow, deny, invalid) and status',
+    labelNames: ['kind', 'decision', 'status'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { count, ...labels } of counts.requests()) this.inc(labels, count);
+    },
+  });
+  new Counter({
+    name: 'egress_http_proxy_bytes_total',
+    help: 'Bytes relayed: to_upstream (from clients) and to_client',
+    labelNames: ['direction'],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ direction: 'to_upstream' }, counts.toUpstream);
+      this.inc({ direction: 'to_client' }, counts.toClient);
+    },
+  });
+  new Gauge({
+    name: 'egress_http_proxy_open_tunnels',
+    help: 'CONNECT tunnels open now',
+    registers,
+    collect() {
+      this.set(counts.openTunnels);
+    },
+  });
   return {
     registry,
-    requests: new Counter({
-      name: 'egress_http_proxy_requests_total',
-      help: 'Requests and tunnels by kind (http, connect), decision (allow, deny, invalid) and status',
-      labelNames: ['kind', 'decision', 'status'],
-      registers,
-    }),
-    bytes: new Counter({
-      name: 'egress_http_proxy_bytes_total',
-      help: 'Bytes relayed: to_upstream (from clients) and to_client',
-      labelNames: ['direction'],
-      registers,
-    }),
-    openTunnels: new Gauge({
-      name: 'egress_http_proxy_open_tunnels',
-      help: 'CONNECT tunnels open now',
-      registers,
-    }),
+    counts,
     reloads: new Counter({
       name: 'egress_http_proxy_policy_reloads_total',
       help: 'Policy file changes by result (applied, invalid, unreadable)',

@@ -65,7 +65,8 @@ interface Checked {
  * @returns the proxy (not yet listening)
  */
 export function createEgressProxy(deps: ProxyDeps): EgressProxy {
-  const { settings, log, metrics } = deps;
+  const { settings, log } = deps;
+  const counts = deps.metrics.counts;
   const agent = new Agent({
     keepAlive: true,
     // Request heads and bodies go out as separate writes: without this, Nagle holds the second
@@ -148,9 +149,8 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       entry.bytes_in = bytesIn;
       entry.bytes_out = bytesOut;
       if (error) entry.error = typeof error === 'string' ? error : error.message;
-      metrics.requests.inc({ kind: 'http', decision, status: String(status) });
-      if (bytesIn > 0) metrics.bytes.inc({ direction: 'to_upstream' }, bytesIn);
-      if (bytesOut > 0) metrics.bytes.inc({ direction: 'to_client' }, bytesOut);
+      counts.request('http', decision, status);
+      counts.bytes(bytesIn, bytesOut);
       log.info(entry, 'request');
     };
     const fail = (error: ProxyError, decision: string) => {
@@ -276,11 +276,10 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       entry.bytes_in = upstream?.socket.bytesWritten ?? 0;
       entry.bytes_out = upstream?.socket.bytesRead ?? 0;
       if (upstream) {
-        metrics.bytes.inc({ direction: 'to_upstream' }, upstream.socket.bytesWritten);
-        metrics.bytes.inc({ direction: 'to_client' }, upstream.socket.bytesRead);
+        counts.bytes(upstream.socket.bytesWritten, upstream.socket.bytesRead);
       }
       if (error) entry.error = error.message;
-      metrics.requests.inc({ kind: 'connect', decision, status: String(status) });
+      counts.request('connect', decision, status);
       log.info(entry, 'tunnel');
     };
     const refuse = (error: ProxyError, decision: string) => {
@@ -312,12 +311,12 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
             return done(499, 'allow');
           }
           tunnels.add(client);
-          metrics.openTunnels.inc();
+          counts.openTunnels++;
           client.write('HTTP/1.1 200 Connection established\r\n\r\n');
           if (head.length > 0) remote.write(head);
           splice(client, remote, settings.idleTimeoutMs, () => {
             tunnels.delete(client);
-            metrics.openTunnels.dec();
+            counts.openTunnels--;
             done(200, 'allow');
           });
         },
@@ -331,7 +330,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     socket.end(
       `HTTP/1.1 501 Not Implemented\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
     );
-    metrics.requests.inc({ kind: 'http', decision: 'invalid', status: '501' });
+    counts.request('http', 'invalid', 501);
     log.info(
       {
         kind: 'http',
@@ -357,7 +356,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     }
     const status =
       error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    metrics.requests.inc({ kind: 'http', decision: 'invalid', status: String(status) });
+    counts.request('http', 'invalid', status);
     log.info(
       { kind: 'http', client: peer(socket.remoteAddress), status, decision: 'invalid', error: error.code },
       'request',
