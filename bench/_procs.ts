@@ -39,7 +39,7 @@ export function findAnnouncers(netnsLink: string): number[] {
       const isAnnouncer =
         argv.includes('announce') &&
         argv.includes('--delay') &&
-        argv.some((arg) => arg.endsWith('/cli/main.js') || arg.endsWith('/bundle/main.js'));
+        argv.some((arg) => arg.endsWith('/cli/main.js') || arg.endsWith('/bundle/main.cjs'));
       if (isAnnouncer && readlinkSync(`/proc/${pid}/ns/net`) === netnsLink && isLive(pid)) found.push(pid);
     } catch {
       // Gone meanwhile, or a kernel thread.

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
-/** The real entry file, bin/egress-router (it loads dist/bundle/main.js, or dist/src/cli/main.js). */
+/** The real entry file, bin/egress-router (it loads dist/bundle/main.cjs, or dist/src/cli/main.js). */
 export const BIN = fileURLToPath(new URL('../../../bin/egress-router', import.meta.url));
 
 /** What a run of the CLI printed and how it ended. */
