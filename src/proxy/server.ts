@@ -9,6 +9,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../runtime/logger.js';
+import { socketSink } from '../runtime/socket-reader.js';
 import { connectErrorCode, ProxyError, statusFor } from './errors.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { CompiledPolicy } from './policy/compile-policy.js';
@@ -314,7 +315,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
           counts.openTunnels++;
           client.write('HTTP/1.1 200 Connection established\r\n\r\n');
           if (head.length > 0) remote.write(head);
-          splice(client, remote, settings.idleTimeoutMs, () => {
+          splice(client, connected, settings.idleTimeoutMs, () => {
             tunnels.delete(client);
             counts.openTunnels--;
             done(200, 'allow');
@@ -420,26 +421,28 @@ const STATUS_TEXT: Record<number, string> = {
 /**
  * Relays bytes both ways, respecting half-close (a FIN from one side is passed on while the other
  * direction goes on), closes both on an error or after `idleMs` without traffic, and calls `onClose`
- * once when both are closed.
+ * once when both are closed. The destination's bytes come through its reader (a buffer of its own,
+ * no copy per chunk: the direction of downloads); the client's are piped.
  */
-function splice(a: Socket, b: Socket, idleMs: number, onClose: () => void): void {
+function splice(client: Socket, upstream: Upstream, idleMs: number, onClose: () => void): void {
+  const remote = upstream.socket;
   let open = 2;
   const closed = () => {
     if (--open === 0) onClose();
   };
+  const destroyBoth = () => {
+    client.destroy();
+    remote.destroy();
+  };
+  client.pipe(remote);
+  upstream.reader.attach(remote, socketSink(client, upstream.reader));
+  remote.on('end', () => client.end());
   for (const [from, to] of [
-    [a, b],
-    [b, a],
+    [client, remote],
+    [remote, client],
   ] as const) {
-    from.pipe(to);
-    from.setTimeout(idleMs, () => {
-      a.destroy();
-      b.destroy();
-    });
-    from.on('error', () => {
-      a.destroy();
-      b.destroy();
-    });
+    from.setTimeout(idleMs, destroyBoth);
+    from.on('error', destroyBoth);
     from.once('close', () => {
       to.destroy();
       closed();

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { connect, type Socket } from 'node:net';
+import { SocketReader } from '../runtime/socket-reader.js';
 import { connectErrorCode, ProxyError } from './errors.js';
 import { createHostsLookup } from './hosts-file.js';
 import { type NumericIp, numericIpToString, toNumericIp } from './policy/ip.js';
@@ -50,6 +51,8 @@ export function createResolver(hosts: (name: string) => NumericIp[] | undefined 
 export interface Upstream {
   readonly socket: Socket;
   readonly address: NumericIp;
+  /** Reads the socket (into a buffer of its own); nothing is relayed until it is attached. */
+  readonly reader: SocketReader;
 }
 
 /**
@@ -71,7 +74,7 @@ export async function connectFirst(
   let last: ProxyError | undefined;
   for (const address of addresses) {
     try {
-      return { socket: await connectOne(address, port, timeoutMs), address };
+      return { ...(await connectOne(address, port, timeoutMs)), address };
     } catch (error) {
       last = error as ProxyError;
     }
@@ -79,11 +82,16 @@ export async function connectFirst(
   throw last ?? new ProxyError('UNREACHABLE', 'no address to connect to');
 }
 
-function connectOne(address: NumericIp, port: number, timeoutMs: number): Promise<Socket> {
+function connectOne(
+  address: NumericIp,
+  port: number,
+  timeoutMs: number,
+): Promise<{ socket: Socket; reader: SocketReader }> {
   const host = numericIpToString(address);
   const where = address.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const reader = new SocketReader();
+    const socket = connect({ host, port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new ProxyError('CONNECT_TIMEOUT', `connecting to ${where} timed out after ${timeoutMs} ms`));
@@ -91,7 +99,7 @@ function connectOne(address: NumericIp, port: number, timeoutMs: number): Promis
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
-      resolve(socket);
+      resolve({ socket, reader });
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
