@@ -183,7 +183,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
         if (res.destroyed) return;
         const address = addresses[0]!;
         entry.address = numericIpToString(address);
-        const headers = forwardHeaders(req.rawHeaders, target.authority);
+        const { headers, body } = forwardHeaders(req.rawHeaders, target.authority);
         upstreamReq = httpRequest({
           agent,
           host: entry.address as string,
@@ -239,10 +239,15 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
           upstreamRes.on('error', () => res.destroy());
           res.on('finish', () => finish(upstreamRes.statusCode ?? 502, 'allow'));
         });
-        req.pipe(upstreamReq);
-        req.on('data', (chunk: Buffer) => {
-          bytesIn += chunk.length;
-        });
+        if (body) {
+          req.pipe(upstreamReq);
+          req.on('data', (chunk: Buffer) => {
+            bytesIn += chunk.length;
+          });
+        } else {
+          // No Content-Length and no Transfer-Encoding: a request without a body (most are).
+          upstreamReq.end();
+        }
       },
       (error: ProxyError) => fail(error, decisionOf(error)),
     );
@@ -450,11 +455,15 @@ function splice(client: Socket, upstream: Upstream, idleMs: number, onClose: () 
   }
 }
 
-/** The client's headers for the destination: hop-by-hop ones dropped, Host the checked authority, Via added. */
-function forwardHeaders(raw: readonly string[], authority: string): string[] {
+/**
+ * The client's headers for the destination: hop-by-hop ones dropped, Host the checked authority,
+ * Via added; and whether the request has a body (a Content-Length or a Transfer-Encoding).
+ */
+function forwardHeaders(raw: readonly string[], authority: string): { headers: string[]; body: boolean } {
   const drop = connectionTokens(raw);
   const out: string[] = ['host', authority];
   let via: string | undefined;
+  let body = false;
   const codings: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -462,6 +471,7 @@ function forwardHeaders(raw: readonly string[], authority: string): string[] {
     // A chunked body stays chunked: without it, the body would go out unframed and be read upstream
     // as further requests (request smuggling on a shared keep-alive connection).
     if (lower === 'transfer-encoding') codings.push(raw[i + 1]!);
+    else if (lower === 'content-length') body = true;
     if (lower === 'host' || HOP_BY_HOP.has(lower) || drop.has(lower)) continue;
     if (lower === 'via') {
       via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]}`;
@@ -471,7 +481,7 @@ function forwardHeaders(raw: readonly string[], authority: string): string[] {
   }
   if (codings.length > 0) out.push('transfer-encoding', codings.join(', '));
   out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
-  return out;
+  return { headers: out, body: body || codings.length > 0 };
 }
 
 function responseHeaders(raw: readonly string[]): string[] {
