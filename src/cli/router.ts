@@ -38,24 +38,41 @@ export async function runRouter(
     return 0;
   }
   // Loaded only here: unit-test mode, validate and plan never load netlink or the logger.
-  const [{ createLogger }, { kernelEffects }, { runRouterMode }] = await Promise.all([
-    import('../runtime/logger.js'),
+  const [{ DeferredLog }, { kernelEffects }, { runRouterMode }] = await Promise.all([
+    import('../runtime/deferred-log.js'),
     import('../router/kernel.js'),
     import('../router/run-router.js'),
   ]);
-  const log = createLogger({ debug: config.debug, name: 'egress-router' });
-  const effects = kernelEffects();
+  // pino is loaded while nft runs (or at the latest when set-up ends): until then lines are queued.
+  const log = new DeferredLog(config.debug);
+  let loading: Promise<void> | undefined;
+  const loadLogger = () => {
+    loading ??= import('../runtime/logger.js').then(({ createLogger }) =>
+      log.attach(createLogger({ debug: config.debug, name: 'egress-router' })),
+    );
+    return loading;
+  };
+  const effects = kernelEffects({ whileNftRuns: () => void loadLogger() });
   const stop = new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
   try {
-    await runRouterMode(config, file && 'text' in file ? file.text : undefined, env, effects, log, stop, cliEntry);
+    await runRouterMode(
+      config,
+      file && 'text' in file ? file.text : undefined,
+      env,
+      effects,
+      log,
+      stop,
+      cliEntry,
+    );
   } catch (error) {
     log.error({ err: error }, 'set-up failed');
     throw new ExitError(`egress-router: set-up failed: ${(error as Error).message}`, 1, { cause: error });
   } finally {
     effects.close();
+    await loadLogger();
   }
   return 0;
 }

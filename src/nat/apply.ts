@@ -27,11 +27,19 @@ export class NftError extends Error {
  * descriptor becomes nft's standard input.
  *
  * @param document the ruleset from buildRuleset
- * @param options `check` only checks (`nft --check`), changing nothing
+ * @param options `check` only checks (`nft --check`), changing nothing; `whileRunning` is called
+ *   once nft is started (this process has nothing else to do until it exits)
  * @throws NftError with nft's first error line when nft refuses it or cannot be run
  */
-export async function applyRuleset(document: NftDocument, options: { check?: boolean } = {}): Promise<void> {
-  await runNft([...(options.check ? ['--check'] : []), '-j', '-f', '-'], JSON.stringify(document));
+export async function applyRuleset(
+  document: NftDocument,
+  options: { check?: boolean; whileRunning?: () => void } = {},
+): Promise<void> {
+  await runNft(
+    [...(options.check ? ['--check'] : []), '-j', '-f', '-'],
+    JSON.stringify(document),
+    options.whileRunning,
+  );
 }
 
 /**
@@ -43,19 +51,24 @@ export async function applyRuleset(document: NftDocument, options: { check?: boo
  *
  * @param document the ruleset from buildRuleset
  * @param tableExists whether our table exists now (nftTableExists in src/network)
+ * @param whileRunning called once nft is started: work this process can do while nft runs
  * @throws NftError with the replacement's error when it fails
  */
-export async function applyRulesetQuickly(document: NftDocument, tableExists: boolean): Promise<void> {
+export async function applyRulesetQuickly(
+  document: NftDocument,
+  tableExists: boolean,
+  whileRunning?: () => void,
+): Promise<void> {
   const creation = tableExists ? undefined : asCreation(document);
   if (creation) {
     try {
-      await applyRuleset(creation);
+      await applyRuleset(creation, { whileRunning });
       return;
     } catch (error) {
       if (!(error instanceof NftError)) throw error;
     }
   }
-  await applyRuleset(document);
+  await applyRuleset(document, { whileRunning });
 }
 
 /**
@@ -73,10 +86,12 @@ export async function listTable(): Promise<unknown[] | undefined> {
   }
 }
 
-function runNft(args: string[], input: string): Promise<string> {
+function runNft(args: string[], input: string, whileRunning?: () => void): Promise<string> {
   const stdin = input === '' ? 'ignore' : fileWith(input);
   try {
-    return spawnNft(args, stdin);
+    const done = spawnNft(args, stdin);
+    whileRunning?.();
+    return done;
   } finally {
     if (typeof stdin === 'number') closeSync(stdin);
   }

@@ -314,6 +314,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
           const remote = connected.socket;
           if (client.destroyed) {
             remote.destroy();
+            remote.once('close', () => connected.reader.release());
             return done(499, 'allow');
           }
           tunnels.add(client);
@@ -433,7 +434,9 @@ function splice(client: Socket, upstream: Upstream, idleMs: number, onClose: () 
   const remote = upstream.socket;
   let open = 2;
   const closed = () => {
-    if (--open === 0) onClose();
+    if (--open > 0) return;
+    upstream.reader.release();
+    onClose();
   };
   const destroyBoth = () => {
     client.destroy();

@@ -94,6 +94,7 @@ function connectOne(
     const socket = connect({ host, port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
     const timer = setTimeout(() => {
       socket.destroy();
+      socket.once('close', () => reader.release());
       reject(new ProxyError('CONNECT_TIMEOUT', `connecting to ${where} timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once('connect', () => {
@@ -104,6 +105,7 @@ function connectOne(
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
+      socket.once('close', () => reader.release());
       reject(
         new ProxyError(
           connectErrorCode(error),

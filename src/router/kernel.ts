@@ -29,7 +29,7 @@ export interface KernelEffects extends SetUpEffects {
  *
  * @returns the effects; close() them when done
  */
-export function kernelEffects(): KernelEffects {
+export function kernelEffects(options: { whileNftRuns?: () => void } = {}): KernelEffects {
   let handle: NetlinkHandle | undefined;
   const netlink = () => {
     handle ??= openNetlink();
@@ -60,7 +60,7 @@ export function kernelEffects(): KernelEffects {
       } finally {
         nfnetlink.close();
       }
-      await applyRulesetQuickly(document, exists);
+      await applyRulesetQuickly(document, exists, options.whileNftRuns);
     },
     close() {
       handle?.close();

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { parseRouterConfig, type RouterConfig, type RouterEnv } from '../destination-parser/config.js';
 import { planRouter } from '../destination-parser/plan.js';
 import { buildRuleset } from '../nat/ruleset.js';
+import type { LogSink } from '../runtime/deferred-log.js';
 import { followFile } from '../runtime/follow-file.js';
-import type { Logger } from '../runtime/logger.js';
 import { type SetUpEffects, setUp } from './set-up.js';
 
 /** The second announcement follows the first after this long (as the old image did). */
@@ -28,7 +28,7 @@ export async function runRouterMode(
   listText: string | undefined,
   env: RouterEnv,
   effects: SetUpEffects,
-  log: Logger,
+  log: LogSink,
   stop: Promise<void>,
   cliEntry: string,
 ): Promise<void> {
@@ -71,7 +71,7 @@ function followDestinationFile(
   initial: string,
   env: RouterEnv,
   effects: SetUpEffects,
-  log: Logger,
+  log: LogSink,
 ) {
   let applying: Promise<void> = Promise.resolve();
   const follower = followFile(path, initial, (change) => {

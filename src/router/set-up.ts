@@ -1,7 +1,7 @@
 import type { Family } from '../destination-parser/address.js';
 import type { RouterPlan } from '../destination-parser/plan.js';
 import type { NftDocument } from '../nat/ruleset.js';
-import type { Logger } from '../runtime/logger.js';
+import type { LogSink } from '../runtime/deferred-log.js';
 
 /** The side effects set-up needs; the real ones are in ./kernel.ts, over src/network and nft. */
 export interface SetUpEffects {
@@ -37,7 +37,7 @@ export async function setUp(
   plan: RouterPlan,
   ruleset: NftDocument,
   effects: SetUpEffects,
-  log: Logger,
+  log: LogSink,
 ): Promise<void> {
   const egress = await effects.linkIndex(plan.egressInterface);
   await effects.linkIndex(plan.podInterface);
