@@ -10,3 +10,15 @@ export class ExitError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/**
+ * Whether `error` is an ExitError, also one thrown by a command bundled apart from main.ts (the
+ * proxies' bundles each have their own copy of the class, so `instanceof` would not see it).
+ */
+export function isExitError(error: unknown): error is ExitError {
+  return (
+    error instanceof Error &&
+    error.name === 'ExitError' &&
+    typeof (error as Partial<ExitError>).exitCode === 'number'
+  );
+}

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ExitError } from './exit-error.js';
+import { ExitError, isExitError } from './exit-error.js';
 import { ROUTER_HELP, runRouter } from './router.js';
 
 export const MAIN_HELP = `Usage: egress-router [COMMAND] [--help]
@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<void> {
         );
     }
   } catch (error) {
-    if (error instanceof ExitError) {
+    if (isExitError(error)) {
       process.stderr.write(`${error.message}\n`);
       process.exitCode = error.exitCode;
       return;
