@@ -18,7 +18,6 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessHandle } from '../src/lab/index.js';
-import { PROXY_NODE_FLAGS } from '../src/runtime/node-flags.js';
 import { BIN, DNS4, DnsProxyLab } from '../test/dns-proxy/_dns-lab.js';
 import { destinationHaproxyConfig, oldImageHaproxyConfig } from './dns-proxy-haproxy.js';
 
@@ -143,14 +142,13 @@ class Bench {
     const handle = await this.dl.lab.spawnIn(
       'pod',
       'sh',
-      // As the image's entrypoint runs it (PROXY_NODE_FLAGS).
+      // As the image's entrypoint runs it (no Node flags).
       [
         '-c',
         'log="$1"; shift; exec taskset -c "$0" "$@" dns-proxy >> "$log"',
         PROXY_CPU,
         logFile,
         process.execPath,
-        ...PROXY_NODE_FLAGS,
         BIN,
       ],
       {

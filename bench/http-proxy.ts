@@ -18,7 +18,7 @@ import { compilePolicy } from '../src/proxy/policy/compile-policy.js';
 import { decide } from '../src/proxy/policy/decide.js';
 import { toNumericIp } from '../src/proxy/policy/ip.js';
 import { parsePolicy } from '../src/proxy/policy/parse-policy.js';
-import { PROXY_NODE_FLAGS } from '../src/runtime/node-flags.js';
+import { HTTP_PROXY_NODE_FLAGS } from '../src/runtime/node-flags.js';
 import {
   type BenchContext,
   BIN,
@@ -52,7 +52,7 @@ const PROXIES: readonly Proxy[] = [
     name: 'egress-router',
     port: 8080,
     start: ({ lab }) =>
-      spawnQuiet(lab, [process.execPath, ...PROXY_NODE_FLAGS, BIN, 'http-proxy'], {
+      spawnQuiet(lab, [process.execPath, ...HTTP_PROXY_NODE_FLAGS, BIN, 'http-proxy'], {
         ...routerEnv({}),
         EGRESS_HTTP_PROXY_DESTINATION: '203.0.113.0/24\n',
         EGRESS_HTTP_PROXY_PORT: '8080',

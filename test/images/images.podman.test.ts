@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { PROXY_NODE_FLAGS } from '../../src/runtime/node-flags.js';
+import { HTTP_PROXY_NODE_FLAGS } from '../../src/runtime/node-flags.js';
 import { Containers, ensureImages, IMAGES, podman, podmanSkipReason, REPO } from './_podman.js';
 
 const skip = podmanSkipReason();
@@ -58,11 +58,13 @@ describe('the four images: contents, users, labels, sizes (podman)', { skip }, (
   test('entrypoints: the one CLI with the image command; users: root for the router, 65532 for the rest', () => {
     const node = '/usr/local/bin/node';
     const cli = '/app/bin/egress-router';
-    const proxyNode = [node, ...PROXY_NODE_FLAGS];
     const expect = {
       [IMAGES.router]: { entrypoint: [node, cli], user: '' },
-      [IMAGES.httpProxy]: { entrypoint: [...proxyNode, cli, 'http-proxy'], user: '65532:65532' },
-      [IMAGES.dnsProxy]: { entrypoint: [...proxyNode, cli, 'dns-proxy'], user: '65532:65532' },
+      [IMAGES.httpProxy]: {
+        entrypoint: [node, ...HTTP_PROXY_NODE_FLAGS, cli, 'http-proxy'],
+        user: '65532:65532',
+      },
+      [IMAGES.dnsProxy]: { entrypoint: [node, cli, 'dns-proxy'], user: '65532:65532' },
       [IMAGES.podWait]: { entrypoint: [node, cli, 'pod-wait'], user: '65532:65532' },
     };
     for (const [image, want] of Object.entries(expect)) {

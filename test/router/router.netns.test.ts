@@ -133,10 +133,7 @@ describe('egress router in network namespaces', { skip }, () => {
       },
     );
     assert.equal(refused.code, 1);
-    assert.match(
-      refused.stderr.trim().split('\n').at(-1)!,
-      /set-up failed: .*(not permitted|Permission)/i,
-    );
+    assert.match(refused.stderr.trim().split('\n').at(-1)!, /set-up failed: .*(not permitted|Permission)/i);
     assert.equal(await podState(lab), before);
 
     // /proc/sys read-only (a container without the right mount options): refused before the nft
