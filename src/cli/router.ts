@@ -43,7 +43,9 @@ export async function runRouter(
     import('../router/kernel.js'),
     import('../router/run-router.js'),
   ]);
-  // pino is loaded while nft runs (or at the latest when set-up ends): until then lines are queued.
+  // pino is loaded while nft runs (or at the latest when set-up ends): until then lines are queued,
+  // and carry the time they are written. With EGRESS_ROUTER_DEBUG it is loaded first, so that every
+  // step's line carries its own time.
   const log = new DeferredLog(config.debug);
   let loading: Promise<void> | undefined;
   const loadLogger = () => {
@@ -52,6 +54,7 @@ export async function runRouter(
     );
     return loading;
   };
+  if (config.debug) await loadLogger();
   const effects = kernelEffects({ whileNftRuns: () => void loadLogger() });
   const stop = new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
