@@ -3,9 +3,9 @@ import type { Socket } from 'node:net';
 /**
  * Bytes one read may bring. Node's own reads are 64 KiB into a fresh buffer each; a relay reading
  * into one buffer of its own, reused, makes fewer system calls and leaves no garbage per chunk:
- * bench/results/http-proxy.md measures the CONNECT download. The memory is taken from the system
- * only as far as it is written to: an idle tunnel costs none of it, one that carried bulk data up
- * to this much.
+ * bench/results/http-proxy.md measures the CONNECT download. A reader takes its buffer when the
+ * first data arrives, and the memory is taken from the system only as far as it is written to: an
+ * idle tunnel costs none of it, one that carried bulk data up to this much.
  */
 export const READ_BUFFER_BYTES = 256 * 1024;
 
@@ -16,6 +16,8 @@ export const READ_BUFFER_BYTES = 256 * 1024;
  */
 const MAX_POOLED = 64;
 const pool: Buffer[] = [];
+/** The first read's size (see SocketReader). */
+const FIRST_READ_BYTES = 64;
 
 /**
  * Where a SocketReader's chunks go. `write` returns false while the chunk is still being written
@@ -32,19 +34,27 @@ export interface ChunkSink {
  * `reader.onread` to `net.connect`, then `attach()` once the other side is ready.
  */
 export class SocketReader {
-  readonly #buffer = pool.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  #released = false;
+  /**
+   * What the first read goes into: a few bytes from Node's shared pool. The big buffer is taken
+   * only when data arrives, so an idle tunnel does not hold even the page its header is on.
+   */
+  #buffer: Buffer = Buffer.allocUnsafe(FIRST_READ_BYTES);
+  #big: Buffer | undefined;
   #socket: Socket | undefined;
   #sink: ChunkSink | undefined;
-  /** Bytes read before a sink was attached, at the start of the buffer. */
-  #held = 0;
+  /** What was read before a sink was attached (reading stopped then). */
+  #held: Buffer | undefined;
   /** Reading stopped because the sink has not finished writing the last chunk. */
   #waiting = false;
+  #released = false;
 
-  /** The `onread` option for net.connect. */
+  /**
+   * The `onread` option for net.connect. Node asks `buffer()` where to read next when the socket
+   * is set up and after every chunk; a chunk is written on (or held) before the next read.
+   */
   readonly onread = {
-    buffer: this.#buffer,
-    callback: (bytes: number): boolean => this.#read(bytes),
+    buffer: (): Buffer => this.#buffer,
+    callback: (bytes: number, buffer: Uint8Array): boolean => this.#read(bytes, buffer as Buffer),
   };
 
   /**
@@ -57,22 +67,12 @@ export class SocketReader {
     this.#socket = socket;
     this.#sink = sink;
     const held = this.#held;
-    this.#held = 0;
-    if (held > 0 && !sink.write(this.#buffer.subarray(0, held))) {
+    this.#held = undefined;
+    if (held !== undefined && !sink.write(held)) {
       this.#waiting = true;
       return;
     }
     socket.resume();
-  }
-
-  /**
-   * Gives the buffer back for another reader. Only once the socket is closed (nothing reads into
-   * the buffer any more) and nothing written from it is still queued (the sink's socket is closed).
-   */
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    if (pool.length < MAX_POOLED) pool.push(this.#buffer);
   }
 
   /** The sink finished writing: reading goes on. */
@@ -82,14 +82,30 @@ export class SocketReader {
     this.#socket?.resume();
   }
 
-  #read(bytes: number): boolean {
+  /**
+   * Gives the big buffer back for another reader. Only once the socket is closed (nothing reads
+   * into it any more) and nothing written from it is still queued (the sink's socket is closed).
+   */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#big !== undefined && pool.length < MAX_POOLED) pool.push(this.#big);
+  }
+
+  #read(bytes: number, buffer: Buffer): boolean {
+    // Data flows: from now on read into the big buffer (the chunk just read stays where it is).
+    if (this.#big === undefined) {
+      this.#big = pool.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      this.#buffer = this.#big;
+    }
+    const chunk = buffer.subarray(0, bytes);
     const sink = this.#sink;
     if (sink === undefined) {
-      // Not relaying yet: keep the chunk in the buffer and stop reading (returning false pauses).
-      this.#held = bytes;
+      // Not relaying yet: keep the chunk and stop reading (returning false pauses the socket).
+      this.#held = chunk;
       return false;
     }
-    if (sink.write(this.#buffer.subarray(0, bytes))) return true;
+    if (sink.write(chunk)) return true;
     this.#waiting = true;
     return false;
   }
