@@ -1,4 +1,5 @@
 import { parseRouterConfig, type RouterEnv } from '../destination-parser/config.js';
+import type { LogSink } from '../runtime/deferred-log.js';
 import { ExitError } from './exit-error.js';
 import { readDestinationFile } from './read-config.js';
 import { runUnitTest } from './unit-test-mode.js';
@@ -49,9 +50,13 @@ export async function runRouter(
   const log = new DeferredLog(config.debug);
   let loading: Promise<void> | undefined;
   const loadLogger = () => {
-    loading ??= import('../runtime/logger.js').then(({ createLogger }) =>
-      log.attach(createLogger({ debug: config.debug, name: 'egress-router' })),
-    );
+    loading ??= import('../runtime/logger.js')
+      .then(({ createLogger }) => log.attach(createLogger({ debug: config.debug, name: 'egress-router' })))
+      .catch((error: Error) => {
+        // Never expected (pino is in the bundle); the queued lines still go out, as plain JSON.
+        process.stderr.write(`egress-router: cannot load the logger: ${error.message}\n`);
+        log.attach(plainJsonLog(stdout));
+      });
     return loading;
   };
   if (config.debug) await loadLogger();
@@ -78,4 +83,14 @@ export async function runRouter(
     await loadLogger();
   }
   return 0;
+}
+
+/** A LogSink writing one JSON object per line (pino's levels and fields), for when pino cannot load. */
+function plainJsonLog(out: NodeJS.WritableStream): LogSink {
+  const at =
+    (level: number) =>
+    (fields: object, msg: string): void => {
+      out.write(`${JSON.stringify({ level, time: Date.now(), name: 'egress-router', ...fields, msg })}\n`);
+    };
+  return { debug: at(20), info: at(30), warn: at(40), error: at(50) };
 }

@@ -52,19 +52,30 @@ export function kernelEffects(options: { whileNftRuns?: () => void } = {}): Kern
     waitForOperUp: (ifindex) => waitForOperUp(netlink(), ifindex, OPER_UP_TIMEOUT_MS),
     announce: (ifindex) => reannounceLink(netlink(), ifindex),
     async applyRuleset(document) {
-      // One nfnetlink query (no process) tells whether the table must be replaced or only created.
-      const nfnetlink = openNetlink({ protocol: 'netfilter' });
-      let exists: boolean;
-      try {
-        exists = await nftTableExists(nfnetlink, TABLE_FAMILY, TABLE_NAME);
-      } finally {
-        nfnetlink.close();
-      }
-      await applyRulesetQuickly(document, exists, options.whileNftRuns);
+      await applyRulesetQuickly(document, await tableMayExist(), options.whileNftRuns);
     },
     close() {
       handle?.close();
       handle = undefined;
     },
   };
+}
+
+/**
+ * Whether our nft table exists, by one nfnetlink query (no process): then it must be replaced,
+ * else only created. The query is a shortcut only: when it fails (nf_tables not loadable, no
+ * CAP_NET_ADMIN, a timeout), the table is taken to exist, the replacement runs, and nft reports
+ * whatever is wrong in its own words.
+ */
+async function tableMayExist(): Promise<boolean> {
+  try {
+    const nfnetlink = openNetlink({ protocol: 'netfilter' });
+    try {
+      return await nftTableExists(nfnetlink, TABLE_FAMILY, TABLE_NAME);
+    } finally {
+      nfnetlink.close();
+    }
+  } catch {
+    return true;
+  }
 }

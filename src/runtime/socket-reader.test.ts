@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { READ_BUFFER_BYTES, SocketReader, socketSink } from './socket-reader.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IDLE_RELEASE_MS, READ_BUFFER_BYTES, SocketReader, socketSink } from './socket-reader.js';
 
 const servers: Server[] = [];
 after(() => {
@@ -20,14 +21,12 @@ async function listen(onConnection: (socket: Socket) => void): Promise<number> {
 }
 
 /**
- * Relays `source` (a server sending `payload` then closing) to a slow consumer through a
- * SocketReader, the way the HTTP proxy's CONNECT tunnels do, and returns what the consumer got.
+ * Relays what `source` sends (it gets the accepted socket) to a slow consumer through a
+ * SocketReader, the way the HTTP proxy's CONNECT tunnels do (reader attached 50 ms after the
+ * connection, so that early bytes are held), and returns what the consumer got.
  */
-async function relayThrough(payload: Buffer, banner: Buffer | undefined): Promise<Buffer> {
-  const sourcePort = await listen((socket) => {
-    if (banner) socket.write(banner);
-    socket.end(payload);
-  });
+async function relayThrough(source: (socket: Socket) => void): Promise<Buffer> {
+  const sourcePort = await listen(source);
   // The consumer reads slowly, so that the relay's writes to it are often left pending.
   const received: Buffer[] = [];
   let done!: () => void;
@@ -41,20 +40,23 @@ async function relayThrough(payload: Buffer, banner: Buffer | undefined): Promis
       setTimeout(() => socket.resume(), 1);
     });
     socket.on('end', done);
+    socket.on('error', done);
   });
 
-  const reader = new SocketReader();
-  const upstream = connect({ host: '127.0.0.1', port: sourcePort, onread: reader.onread });
-  await once(upstream, 'connect');
-  // Give the source time to send (the banner, and more) before the relay is attached.
-  await new Promise((resolve) => setTimeout(resolve, 50));
   const client = connect({ host: '127.0.0.1', port: consumerPort });
   await once(client, 'connect');
-  reader.attach(upstream, socketSink(client, reader));
+  const reader = new SocketReader();
+  const upstream = connect({ host: '127.0.0.1', port: sourcePort, onread: reader.onread });
+  // As in the proxy: the end and errors of the source are handled from the start.
   upstream.on('end', () => client.end());
+  upstream.on('error', () => client.destroy());
+  await once(upstream, 'connect');
+  await sleep(50);
+  reader.attach(upstream, socketSink(client, reader));
   await finished;
   upstream.destroy();
   client.destroy();
+  reader.release();
   return Buffer.concat(received);
 }
 
@@ -63,7 +65,7 @@ const digest = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 describe('SocketReader', () => {
   test('relays every byte in order through a slow consumer (pending writes hold the reader)', async () => {
     const payload = randomBytes(8 * READ_BUFFER_BYTES + 12_345);
-    const received = await relayThrough(payload, undefined);
+    const received = await relayThrough((socket) => socket.end(payload));
     assert.equal(received.length, payload.length);
     assert.equal(digest(received), digest(payload));
   });
@@ -71,7 +73,42 @@ describe('SocketReader', () => {
   test('keeps what arrives before it is attached (a server that speaks first)', async () => {
     const banner = Buffer.from('220 smtp.example ESMTP\r\n');
     const payload = randomBytes(3 * READ_BUFFER_BYTES);
-    const received = await relayThrough(payload, banner);
+    const received = await relayThrough((socket) => {
+      socket.write(banner);
+      socket.end(payload);
+    });
     assert.equal(digest(received), digest(Buffer.concat([banner, payload])));
+  });
+
+  test('relays the next burst intact after giving its buffer back when idle', async () => {
+    const first = randomBytes(2 * READ_BUFFER_BYTES);
+    const second = randomBytes(2 * READ_BUFFER_BYTES + 7);
+    const received = await relayThrough((socket) => {
+      socket.write(first);
+      // Idle for longer than the release time and a sweep: the reader reads into a few bytes again.
+      setTimeout(() => socket.end(second), 2 * IDLE_RELEASE_MS + 500);
+    });
+    assert.equal(digest(received), digest(Buffer.concat([first, second])));
+  });
+
+  test('an empty stream ends the relay with nothing sent', async () => {
+    const received = await relayThrough((socket) => socket.end());
+    assert.equal(received.length, 0);
+  });
+
+  test('a reset from the source while writes are pending ends the relay without an error thrown', async () => {
+    const received = await relayThrough((socket) => {
+      socket.write(randomBytes(4 * READ_BUFFER_BYTES));
+      // After the relay is attached (50 ms), while the slow consumer leaves writes pending.
+      setTimeout(() => socket.resetAndDestroy(), 100);
+    });
+    assert.ok(received.length <= 4 * READ_BUFFER_BYTES);
+  });
+
+  test('readers one after the other reuse the pooled buffers without mixing their bytes', async () => {
+    for (let i = 0; i < 5; i++) {
+      const payload = randomBytes(READ_BUFFER_BYTES + i * 1000);
+      assert.equal(digest(await relayThrough((socket) => socket.end(payload))), digest(payload));
+    }
   });
 });

@@ -2,22 +2,44 @@ import type { Socket } from 'node:net';
 
 /**
  * Bytes one read may bring. Node's own reads are 64 KiB into a fresh buffer each; a relay reading
- * into one buffer of its own, reused, makes fewer system calls and leaves no garbage per chunk:
- * bench/results/http-proxy.md measures the CONNECT download. A reader takes its buffer when the
- * first data arrives, and the memory is taken from the system only as far as it is written to: an
- * idle tunnel costs none of it, one that carried bulk data up to this much.
+ * into one buffer, reused, makes fewer system calls and leaves no garbage per chunk:
+ * bench/results/http-proxy.md measures the CONNECT download.
  */
 export const READ_BUFFER_BYTES = 256 * 1024;
 
 /**
- * Buffers of finished readers, kept for the next ones (at most this many). A fresh 256 KiB buffer
- * per tunnel would be freed only by the garbage collector, and at a thousand tunnels a second the
- * memory it holds meanwhile makes the collector run far more often.
+ * A reader gives its big buffer back after this long without data (and no write pending), and reads
+ * into a few bytes again until data flows: memory follows the tunnels that carry data now, not
+ * those that once did (a WebSocket or database tunnel that received a burst an hour ago).
  */
-const MAX_POOLED = 64;
+export const IDLE_RELEASE_MS = 1000;
+
+/**
+ * Big buffers not in use, kept for the next readers (at most this many: 4 MiB). A fresh 256 KiB
+ * buffer per tunnel would be freed only by the garbage collector, and at a thousand tunnels a second
+ * the memory it holds meanwhile makes the collector run far more often.
+ */
+const MAX_POOLED = 16;
 const pool: Buffer[] = [];
-/** The first read's size (see SocketReader). */
+/** The size of a read while no data flows (see SocketReader). */
 const FIRST_READ_BYTES = 64;
+
+/** Readers holding a big buffer: the sweep gives idle ones back. */
+const holding = new Set<SocketReader>();
+let sweep: NodeJS.Timeout | undefined;
+
+function startSweep(): void {
+  if (sweep !== undefined) return;
+  sweep = setInterval(() => {
+    const now = Date.now();
+    for (const reader of holding) reader.releaseIfIdle(now);
+    if (holding.size === 0) {
+      clearInterval(sweep);
+      sweep = undefined;
+    }
+  }, IDLE_RELEASE_MS);
+  sweep.unref();
+}
 
 /**
  * Where a SocketReader's chunks go. `write` returns false while the chunk is still being written
@@ -27,19 +49,24 @@ export interface ChunkSink {
   write(chunk: Buffer): boolean;
 }
 
+/** The socket's native handle: Node's own `useUserBuffer` (what `onread` sets up) moves reads to another buffer. */
+interface UserBufferHandle {
+  useUserBuffer?(buffer: Uint8Array): void;
+}
+
 /**
- * Reads a socket into one reusable buffer (Node's `onread` option of net.connect) and hands each
- * chunk to a sink without copying it. Before a sink is attached, the first chunk is held and
- * reading stops, so nothing is lost between connecting and relaying. Use: create the reader, pass
- * `reader.onread` to `net.connect`, then `attach()` once the other side is ready.
+ * Reads a socket with Node's `onread` option of net.connect and hands each chunk to a sink without
+ * copying it. While no data flows, reads go into a few bytes of Node's shared pool; when data
+ * arrives the reader takes a 256 KiB buffer (from a pool) and gives it back after IDLE_RELEASE_MS
+ * without data. Before a sink is attached, the first chunk is held and reading stops, so nothing is
+ * lost between connecting and relaying. Use: create the reader, pass `reader.onread` to
+ * `net.connect`, then `attach()` once the other side is ready; `release()` once both sides closed.
  */
 export class SocketReader {
-  /**
-   * What the first read goes into: a few bytes from Node's shared pool. The big buffer is taken
-   * only when data arrives, so an idle tunnel does not hold even the page its header is on.
-   */
+  /** Where the next read goes (Node asks `onread.buffer()` after every read). */
   #buffer: Buffer = Buffer.allocUnsafe(FIRST_READ_BYTES);
   #big: Buffer | undefined;
+  #lastRead = 0;
   #socket: Socket | undefined;
   #sink: ChunkSink | undefined;
   /** What was read before a sink was attached (reading stopped then). */
@@ -49,12 +76,12 @@ export class SocketReader {
   #released = false;
 
   /**
-   * The `onread` option for net.connect. Node asks `buffer()` where to read next when the socket
-   * is set up and after every chunk; a chunk is written on (or held) before the next read.
+   * The `onread` option for net.connect. Node asks `buffer()` where to read when the socket is set
+   * up and after every chunk; a chunk is written on (or held) before the next read.
    */
   readonly onread = {
     buffer: (): Buffer => this.#buffer,
-    callback: (bytes: number, buffer: Uint8Array): boolean => this.#read(bytes, buffer as Buffer),
+    callback: (bytes: number): boolean => this.#read(bytes),
   };
 
   /**
@@ -75,7 +102,7 @@ export class SocketReader {
     socket.resume();
   }
 
-  /** The sink finished writing: reading goes on. */
+  /** The sink finished every write: reading goes on. */
   drained(): void {
     if (!this.#waiting) return;
     this.#waiting = false;
@@ -83,22 +110,51 @@ export class SocketReader {
   }
 
   /**
-   * Gives the big buffer back for another reader. Only once the socket is closed (nothing reads
-   * into it any more) and nothing written from it is still queued (the sink's socket is closed).
+   * Gives the big buffer back for good. Only once the socket is closed (nothing reads into it any
+   * more) and nothing written from it is still queued (the sink's socket is closed).
    */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    if (this.#big !== undefined && pool.length < MAX_POOLED) pool.push(this.#big);
+    this.#giveBack();
   }
 
-  #read(bytes: number, buffer: Buffer): boolean {
-    // Data flows: from now on read into the big buffer (the chunk just read stays where it is).
+  /**
+   * Called by the sweep: gives the big buffer back when no data came for IDLE_RELEASE_MS, nothing
+   * written from it is pending and nothing is held, and reads go into a few bytes again.
+   *
+   * @param now Date.now()
+   */
+  releaseIfIdle(now: number): void {
+    if (this.#big === undefined || this.#waiting || this.#held !== undefined) return;
+    if (now - this.#lastRead < IDLE_RELEASE_MS) return;
+    const handle = (this.#socket as (Socket & { _handle?: UserBufferHandle }) | undefined)?._handle;
+    if (typeof handle?.useUserBuffer !== 'function') return;
+    this.#buffer = Buffer.allocUnsafe(FIRST_READ_BYTES);
+    handle.useUserBuffer(this.#buffer);
+    this.#giveBack();
+  }
+
+  #giveBack(): void {
+    const big = this.#big;
+    if (big === undefined) return;
+    this.#big = undefined;
+    holding.delete(this);
+    if (pool.length < MAX_POOLED) pool.push(big);
+  }
+
+  #read(bytes: number): boolean {
+    // The chunk is in the buffer Node was last told to read into.
+    const chunk = this.#buffer.subarray(0, bytes);
+    if (this.#released) return false;
+    this.#lastRead = Date.now();
     if (this.#big === undefined) {
+      // Data flows: from the next read on, into a big buffer (this chunk stays where it is).
       this.#big = pool.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
       this.#buffer = this.#big;
+      holding.add(this);
+      startSweep();
     }
-    const chunk = buffer.subarray(0, bytes);
     const sink = this.#sink;
     if (sink === undefined) {
       // Not relaying yet: keep the chunk and stop reading (returning false pauses the socket).
@@ -112,20 +168,24 @@ export class SocketReader {
 }
 
 /**
- * A sink that writes to a socket. A write that the kernel does not take at once stays queued in
- * Node, pointing into the reader's buffer: then `write` returns false, and the write's callback
- * (called once the chunk is written, in order) lets the reader go on. Not 'drain': Node emits it
- * only after a write that went over the socket's high-water mark.
+ * A sink that writes to a socket. A write the kernel does not take at once stays queued in Node,
+ * pointing into the reader's buffer: then `write` returns false, and once every write is done (their
+ * callbacks, in order) the reader goes on. Not 'drain': Node emits it only after a write that went
+ * over the socket's high-water mark.
  *
  * @param socket where the chunks are written
- * @param reader the reader to tell when a pending write is done
+ * @param reader the reader to tell when the pending writes are done
  * @returns the sink
  */
 export function socketSink(socket: Socket, reader: SocketReader): ChunkSink {
-  const written = () => reader.drained();
+  let pending = 0;
+  const written = () => {
+    if (--pending === 0) reader.drained();
+  };
   return {
     write(chunk) {
       if (socket.destroyed) return false;
+      pending++;
       socket.write(chunk, written);
       return socket.writableLength === 0;
     },
