@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NftDocument } from './ruleset.js';
-import { asCreation, TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
+import { asCreation } from './ruleset.js';
 
 /** The nft binary; the images put it on PATH. */
 export const NFT = 'nft';
@@ -71,29 +71,14 @@ export async function applyRulesetQuickly(
   await applyRuleset(document, { whileRunning });
 }
 
-/**
- * Lists our table as nft JSON, or undefined when it does not exist.
- *
- * @returns the `nftables` array of `nft -j list table inet egress_router`
- */
-export async function listTable(): Promise<unknown[] | undefined> {
-  try {
-    const out = await runNft(['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME], '');
-    return (JSON.parse(out) as { nftables: unknown[] }).nftables;
-  } catch (error) {
-    if (error instanceof NftError && /No such file or directory/.test(error.message)) return undefined;
-    throw error;
-  }
-}
-
-function runNft(args: string[], input: string, whileRunning?: () => void): Promise<string> {
-  const stdin = input === '' ? 'ignore' : fileWith(input);
+function runNft(args: string[], input: string, whileRunning?: () => void): Promise<void> {
+  const stdin = fileWith(input);
   try {
     const done = spawnNft(args, stdin);
     whileRunning?.();
     return done;
   } finally {
-    if (typeof stdin === 'number') closeSync(stdin);
+    closeSync(stdin);
   }
 }
 
@@ -109,19 +94,17 @@ function fileWith(text: string): number {
   }
 }
 
-function spawnNft(args: string[], stdin: number | 'ignore'): Promise<string> {
+function spawnNft(args: string[], stdin: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NFT, args, { stdio: [stdin, 'pipe', 'pipe'], timeout: NFT_TIMEOUT_MS });
-    const stdout: Buffer[] = [];
+    const child = spawn(NFT, args, { stdio: [stdin, 'ignore', 'pipe'], timeout: NFT_TIMEOUT_MS });
     const stderr: Buffer[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) =>
       reject(new NftError(`cannot run '${NFT}': ${error.message}`, { cause: error })),
     );
     child.on('close', (code, signal) => {
       if (code === 0) {
-        resolve(Buffer.concat(stdout).toString('utf8'));
+        resolve();
         return;
       }
       const text = Buffer.concat(stderr).toString('utf8').trim();
