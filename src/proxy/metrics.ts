@@ -6,8 +6,8 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
  * proxy's metrics do.
  */
 export class RequestCounts {
-  /** By `kind decision status` (space-separated), the label values of requests_total. */
-  readonly #requests = new Map<string, number>();
+  /** The label values of requests_total and their count, by `kind decision status`. */
+  readonly #requests = new Map<string, { kind: string; decision: string; status: string; count: number }>();
   toUpstream = 0;
   toClient = 0;
   /** CONNECT tunnels open now. */
@@ -16,7 +16,9 @@ export class RequestCounts {
   /** Counts one request or tunnel when it is done. */
   request(kind: 'http' | 'connect', decision: string, status: number): void {
     const key = `${kind} ${decision} ${status}`;
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    const counted = this.#requests.get(key);
+    if (counted) counted.count++;
+    else this.#requests.set(key, { kind, decision, status: String(status), count: 1 });
   }
 
   /** Counts bytes relayed each way. */
@@ -25,12 +27,14 @@ export class RequestCounts {
     this.toClient += toClient;
   }
 
-  /** The request counts by label values. */
-  *requests(): Generator<{ kind: string; decision: string; status: string; count: number }> {
-    for (const [key, count] of this.#requests) {
-      const [kind, decision, status] = key.split(' ') as [string, string, string];
-      yield { kind, decision, status, count };
-    }
+  /** The request counts with their label values. */
+  requests(): Iterable<{
+    readonly kind: string;
+    readonly decision: string;
+    readonly status: string;
+    readonly count: number;
+  }> {
+    return this.#requests.values();
   }
 }
 
