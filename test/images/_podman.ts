@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Lab } from '../../src/lab/index.js';
 import { type RunResult, run } from '../../src/lab/process.js';
 
 /** The repository (tests run from dist/test/images). */
@@ -201,6 +202,38 @@ export function inNamespace(ns: string): string[] {
 /** `-e NAME=value` for each variable. */
 export function envArgs(env: Readonly<Record<string, string>>): string[] {
   return Object.entries(env).flatMap(([name, value]) => ['--env', `${name}=${value}`]);
+}
+
+/** The router image's environment in a lab: the lab's egress source (/24) and gateway, plus `env`. */
+export function routerImageEnv(lab: Lab, env: Readonly<Record<string, string>>): Record<string, string> {
+  return {
+    EGRESS_SOURCE: `${lab.addresses.egressSource4}/24`,
+    EGRESS_GATEWAY: lab.addresses.gateway4,
+    ...env,
+  };
+}
+
+/**
+ * Runs the router image to completion in a lab's pod namespace, as the pod's init container does,
+ * with routerImageEnv (`env`: EGRESS_ROUTER_MODE, the list...).
+ *
+ * @param security the capability options (the image's documented set unless a test drops some)
+ */
+export function runRouterImage(
+  lab: Lab,
+  containers: Containers,
+  env: Readonly<Record<string, string>>,
+  security: readonly string[] = ROUTER_SECURITY,
+): Promise<RunResult> {
+  return podman([
+    'run',
+    '--rm',
+    ...containers.identity('router'),
+    ...inNamespace(lab.ns.pod),
+    ...security,
+    ...envArgs(routerImageEnv(lab, env)),
+    IMAGES.router,
+  ]);
 }
 
 /** Polls until a check returns a value (the router lab's helper, shared). */

@@ -12,7 +12,7 @@ import {
   inNamespace,
   podman,
   podmanSkipReason,
-  ROUTER_SECURITY,
+  runRouterImage,
   SIDECAR_SECURITY,
 } from './_podman.js';
 
@@ -52,19 +52,7 @@ describe('egress-dns-proxy image as a sidecar of a lab pod (podman)', { skip }, 
     ]);
     await dns.waitFor(/started/, { timeoutMs: 5000, stream: 'stderr' });
 
-    const init = await podman([
-      'run',
-      '--rm',
-      ...containers.identity('init'),
-      ...inNamespace(lab.ns.pod),
-      ...ROUTER_SECURITY,
-      ...envArgs({
-        EGRESS_SOURCE: `${lab.addresses.egressSource4}/24`,
-        EGRESS_GATEWAY: lab.addresses.gateway4,
-        EGRESS_ROUTER_MODE: 'dns-proxy',
-      }),
-      IMAGES.router,
-    ]);
+    const init = await runRouterImage(lab, containers, { EGRESS_ROUTER_MODE: 'dns-proxy' });
     assert.equal(init.code, 0, init.stderr);
 
     // The proxy runs as a non-root user: ports below 1024 need the pod's

@@ -12,7 +12,7 @@ import {
   inNamespace,
   podman,
   podmanSkipReason,
-  ROUTER_SECURITY,
+  runRouterImage,
   SIDECAR_SECURITY,
 } from './_podman.js';
 
@@ -41,19 +41,7 @@ describe('egress-http-proxy image as a sidecar of a lab pod (podman)', { skip },
     await server.waitFor(/ready/, { timeoutMs: 5000 });
 
     const [o25, o26] = lab.addresses.outside4;
-    const init = await podman([
-      'run',
-      '--rm',
-      ...containers.identity('init'),
-      ...inNamespace(lab.ns.pod),
-      ...ROUTER_SECURITY,
-      ...envArgs({
-        EGRESS_SOURCE: `${lab.addresses.egressSource4}/24`,
-        EGRESS_GATEWAY: lab.addresses.gateway4,
-        EGRESS_ROUTER_MODE: 'http-proxy',
-      }),
-      IMAGES.router,
-    ]);
+    const init = await runRouterImage(lab, containers, { EGRESS_ROUTER_MODE: 'http-proxy' });
     assert.equal(init.code, 0, init.stderr);
 
     const proxy = await podman([

@@ -20,6 +20,8 @@ import {
   podman,
   podmanSkipReason,
   ROUTER_SECURITY,
+  routerImageEnv,
+  runRouterImage,
 } from './_podman.js';
 
 const skip = podmanSkipReason();
@@ -40,22 +42,9 @@ describe('egress-router image in a lab pod (podman)', { skip }, () => {
     await lab?.destroy();
   });
 
-  const baseEnv = () => ({
-    EGRESS_SOURCE: `${lab.addresses.egressSource4}/24`,
-    EGRESS_GATEWAY: lab.addresses.gateway4,
-  });
-
   /** Runs the router image to completion in the lab pod. */
-  const runRouter = (env: Record<string, string>, security: readonly string[] = ROUTER_SECURITY) =>
-    podman([
-      'run',
-      '--rm',
-      ...containers.identity('router'),
-      ...inNamespace(lab.ns.pod),
-      ...security,
-      ...envArgs({ ...baseEnv(), ...env }),
-      IMAGES.router,
-    ]);
+  const runRouter = (env: Record<string, string>, security?: readonly string[]) =>
+    runRouterImage(lab, containers, env, security);
 
   test('init container: mappings, remapping, UDP and fallback reach the outside from the egress source; the gateway learns the new MAC', async () => {
     const [o25, o26, o27] = lab.addresses.outside4;
@@ -194,11 +183,12 @@ describe('egress-router image in a lab pod (podman)', { skip }, () => {
         ...ROUTER_SECURITY,
         '--volume',
         `${dirname(configMap.path)}:/etc/egress-router:ro`,
-        ...envArgs({
-          ...baseEnv(),
-          EGRESS_ROUTER_MODE: 'legacy',
-          EGRESS_DESTINATION_FILE: '/etc/egress-router/destination',
-        }),
+        ...envArgs(
+          routerImageEnv(lab, {
+            EGRESS_ROUTER_MODE: 'legacy',
+            EGRESS_DESTINATION_FILE: '/etc/egress-router/destination',
+          }),
+        ),
         IMAGES.router,
       ]);
       assert.equal(started.code, 0, started.stderr);
