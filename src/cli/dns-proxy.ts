@@ -2,9 +2,6 @@ import { parseCommandArgs } from './args.js';
 import { ExitError } from './exit-error.js';
 import { readDestinationFile } from './read-config.js';
 
-/** The longest a log line waits in the batch before it is written. */
-export const LOG_FLUSH_MS = 200;
-
 export const DNS_PROXY_HELP = `Usage: egress-router dns-proxy [--check]
 
 Relays TCP connections to the destinations of EGRESS_DNS_PROXY_DESTINATION: one listener per entry,
@@ -69,22 +66,20 @@ export async function runDnsProxy(
   }
 
   const [
-    { createLogger },
-    { pino },
+    { batchedStdout, createLogger },
     { Registry, collectDefaultMetrics },
     { startDnsProxyService, DnsProxyStartError },
   ] = await Promise.all([
     import('../runtime/logger.js'),
-    import('pino'),
     import('prom-client'),
     import('../dns-proxy/service.js'),
   ]);
-  // One line per connection: written in batches of 4 KiB, or every LOG_FLUSH_MS, not one write per
-  // line; what is left is written when the process exits.
-  const destination = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: LOG_FLUSH_MS });
-  const flushLog = () => destination.flushSync();
-  process.once('exit', flushLog);
-  const log = createLogger({ debug: config.settings.debug, name: 'egress-dns-proxy', destination });
+  // One line per connection: written in batches (batchedStdout).
+  const log = createLogger({
+    debug: config.settings.debug,
+    name: 'egress-dns-proxy',
+    destination: batchedStdout(),
+  });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 

@@ -1,5 +1,5 @@
 import net, { type Server, type Socket } from 'node:net';
-import type { Logger } from '../runtime/logger.js';
+import { fastInfo, type InfoLine, type Logger } from '../runtime/logger.js';
 import type { DnsProxySettings } from './config.js';
 import { connectOrder } from './connect-order.js';
 import type { LookupName } from './dns-lookup.js';
@@ -56,6 +56,8 @@ interface Listener {
 export class DnsProxy {
   readonly #settings: DnsProxySettings;
   readonly #log: Logger;
+  /** The per-connection line, written as log.info writes it but faster (fastInfo). */
+  readonly #connectionLine: InfoLine;
   readonly #metrics: DnsProxyMetrics;
   readonly #health = new AddressHealth();
   readonly #resolver: NameResolver;
@@ -72,6 +74,7 @@ export class DnsProxy {
   constructor(options: DnsProxyOptions) {
     this.#settings = options.settings;
     this.#log = options.log;
+    this.#connectionLine = fastInfo(options.log);
     this.#metrics = options.metrics;
     this.#resolver = new NameResolver({
       bounds: options.settings,
@@ -255,7 +258,7 @@ export class DnsProxy {
       health: this.#health,
       ended: (relay, line) => {
         this.#active.delete(relay);
-        this.#log.info(line, 'connection');
+        this.#connectionLine(line, 'connection');
         if (this.#active.size === 0) this.#onIdle?.();
       },
       log: this.#log,

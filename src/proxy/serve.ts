@@ -1,7 +1,7 @@
 import { ExitError } from '../cli/exit-error.js';
 import { startAdminServer } from '../runtime/admin-server.js';
 import { followFile } from '../runtime/follow-file.js';
-import { createLogger } from '../runtime/logger.js';
+import { batchedStdout, createLogger } from '../runtime/logger.js';
 import { type LoadedPolicy, loadPolicy } from './load-policy.js';
 import { createSelfCheck } from './local-addresses.js';
 import { createProxyMetrics } from './metrics.js';
@@ -25,7 +25,12 @@ export async function serveHttpProxy(
   settings: ProxySettings,
   initial: LoadedPolicy & { ok: true },
 ): Promise<void> {
-  const log = createLogger({ debug: settings.debug, name: 'egress-http-proxy', async: true });
+  // One line per request: written in batches (batchedStdout).
+  const log = createLogger({
+    debug: settings.debug,
+    name: 'egress-http-proxy',
+    destination: batchedStdout(),
+  });
   const metrics = createProxyMetrics();
   let policy: CompiledPolicy = initial.compiled;
   metrics.rules.set(policy.rules.length);
@@ -102,10 +107,9 @@ export async function serveHttpProxy(
   await proxy.drain(settings.drainMs);
   await admin?.close();
   log.info({}, 'stopped');
-  log.flush();
 }
 
-async function listen(server: import('node:http').Server, port: number): Promise<void> {
+async function listen(server: import('node:net').Server, port: number): Promise<void> {
   const attempt = (host: string) =>
     new Promise<void>((resolve, reject) => {
       server.once('error', reject);

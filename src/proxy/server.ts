@@ -1,16 +1,15 @@
-import {
-  Agent,
-  type ClientRequest,
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { Socket } from 'node:net';
-import type { Logger } from '../runtime/logger.js';
+import { createServer, type Server, type Socket } from 'node:net';
+import { fastInfo, type Logger } from '../runtime/logger.js';
 import { socketSink } from '../runtime/socket-reader.js';
-import { connectErrorCode, ProxyError, statusFor } from './errors.js';
+import { ProxyError, statusFor } from './errors.js';
+import {
+  Exchange,
+  type ExchangeClient,
+  type ExchangeOutcome,
+  type Exchange as ExchangeType,
+} from './exchange.js';
+import { plainResponse } from './http1/forward.js';
+import { headEnd, parseRequestHead, type RequestHead } from './http1/head.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { CompiledPolicy } from './policy/compile-policy.js';
 import { type Decision, decide, denyByName } from './policy/decide.js';
@@ -18,6 +17,7 @@ import { type NumericIp, numericIpToString } from './policy/ip.js';
 import type { ProxySettings } from './settings.js';
 import { parseAbsoluteTarget, parseConnectTarget, type Target } from './target.js';
 import { connectFirst, type Upstream } from './upstream.js';
+import { UpstreamPool } from './upstream-pool.js';
 
 /** What the proxy server needs from the outside; all of it replaceable in tests. */
 export interface ProxyDeps {
@@ -37,30 +37,25 @@ export interface EgressProxy {
   drain(ms: number): Promise<void>;
 }
 
-const VIA = '1.1 egress-router';
-/** Hop-by-hop headers (RFC 9110 7.6.1), plus the proxy's own; never forwarded. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
 /** The outcome of checking a target: where the proxy may connect, and the decision as data. */
 interface Checked {
   readonly decision: Decision;
   readonly addresses: readonly NumericIp[];
 }
 
+/** Error codes logged for limits, as Node's HTTP server named them (kept for log queries). */
+const HEADERS_TOO_LARGE = 'HPE_HEADER_OVERFLOW';
+const REQUEST_TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT';
+/** Bytes of a next (pipelined) request held while one is served, before reading pauses. */
+const MAX_BUFFERED_BYTES = 65_536;
+
 /**
  * Creates the egress HTTP proxy: absolute-URI HTTP/1.1 requests are forwarded (keep-alive both
  * sides, bodies streamed, hop-by-hop headers dropped, Via added) and CONNECT opens a tunnel, each
  * only to addresses the policy allowed. One log line per request or tunnel.
+ *
+ * The proxy reads HTTP/1.1 itself (src/proxy/http1): strict heads, bodies passed through as framed,
+ * destination connections pooled per address. docs/http-proxy.md says why.
  *
  * @param deps policy, settings, logger, metrics, self check and resolver
  * @returns the proxy (not yet listening)
@@ -68,48 +63,40 @@ interface Checked {
 export function createEgressProxy(deps: ProxyDeps): EgressProxy {
   const { settings, log } = deps;
   const counts = deps.metrics.counts;
-  const agent = new Agent({
-    keepAlive: true,
-    // Request heads and bodies go out as separate writes: without this, Nagle holds the second
-    // until the destination's delayed ACK (40 ms).
-    noDelay: true,
-    maxFreeSockets: 256,
-    scheduling: 'lifo',
-    timeout: settings.keepAliveTimeoutMs,
-  });
-  const tunnels = new Set<Socket>();
-  // A connection answered for a client error is done: a later error on it (the client closing in
-  // the middle of the head it never finished) is not another request to log. An error in the middle
-  // of a request being served (a body sent too slowly) is told by that request's own log line.
-  const refusedSockets = new WeakSet<Socket>();
-  const inFlightErrors = new WeakMap<Socket, string>();
-  const server = createServer({
-    maxHeaderSize: settings.maxHeaderBytes,
-    requestTimeout: settings.requestTimeoutMs,
-    headersTimeout: settings.headersTimeoutMs,
-    keepAliveTimeout: settings.keepAliveTimeoutMs,
-    connectionsCheckingInterval: 1000,
-    noDelay: true,
-    // The absolute URI names the destination; a missing Host is no reason for an unlogged 400.
-    requireHostHeader: false,
-  });
-  server.maxConnections = settings.maxConnections;
+  const line = fastInfo(log);
+  const pool = new UpstreamPool(settings.keepAliveTimeoutMs);
+  const connections = new Set<ClientConnection>();
+  /** Tunnels open now, both sides: a drain waits for them. */
+  let tunnels = 0;
+  let draining = false;
 
-  /** Checks a target; the decision (rule, reason) is recorded in the log entry, also when it denies. */
-  async function check(target: Target, entry: Record<string, unknown>): Promise<Checked> {
+  /**
+   * Checks a target: at once for an IP literal, after resolving a name. The decision (rule,
+   * reason) is recorded in the log entry, also when it denies.
+   *
+   * @throws ProxyError (or rejects with it) when the target is refused
+   */
+  function check(target: Target, entry: Record<string, unknown>): Checked | Promise<Checked> {
     const policy = deps.policy();
-    const note = (decision: Decision) => {
-      entry.rule = decision.rule?.index;
-      entry.reason = decision.reason;
-    };
-    const byName = target.name === undefined ? undefined : denyByName(policy, target.name);
+    if (target.ip) return decideFor(policy, target, [target.ip], entry);
+    const byName = denyByName(policy, target.name!);
     if (byName) {
-      note(byName);
+      entry.rule = byName.rule?.index;
+      entry.reason = byName.reason;
       throw new ProxyError('DENIED', byName.reason);
     }
-    const candidates = target.ip ? [target.ip] : await deps.resolve(target.name!);
+    return deps.resolve(target.name!).then((candidates) => decideFor(policy, target, candidates, entry));
+  }
+
+  function decideFor(
+    policy: CompiledPolicy,
+    target: Target,
+    candidates: readonly NumericIp[],
+    entry: Record<string, unknown>,
+  ): Checked {
     const decision = decide(policy, target.name, candidates);
-    note(decision);
+    entry.rule = decision.rule?.index;
+    entry.reason = decision.reason;
     if (log.isLevelEnabled('debug')) {
       log.debug(
         {
@@ -129,273 +116,446 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     return { decision, addresses };
   }
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const started = performance.now();
-    const entry: Record<string, unknown> = {
-      kind: 'http',
-      client: peer(req.socket.remoteAddress),
-      method: req.method,
-    };
-    let upstreamReq: ClientRequest | undefined;
-    let decided = 'cancelled';
-    let bytesIn = 0;
-    let bytesOut = 0;
-    let logged = false;
-    const finish = (status: number, decision: string, error?: ProxyError | string) => {
-      if (logged) return;
-      logged = true;
-      entry.status = status;
-      entry.decision = decision;
-      entry.ms = Math.round(performance.now() - started);
-      entry.bytes_in = bytesIn;
-      entry.bytes_out = bytesOut;
-      if (error) entry.error = typeof error === 'string' ? error : error.message;
-      counts.request('http', decision, status);
-      counts.bytes(bytesIn, bytesOut);
-      log.info(entry, 'request');
-    };
-    const fail = (error: ProxyError, decision: string) => {
-      const status = statusFor(error.code);
-      finish(status, decision, error);
-      if (!res.headersSent) {
-        const body = `egress-router: ${error.message}\n`;
-        res.writeHead(status, {
-          'content-type': 'text/plain; charset=utf-8',
-          'content-length': Buffer.byteLength(body),
-          via: VIA,
-        });
-        res.end(body);
-      } else {
-        res.destroy();
+  /**
+   * One client connection: reads request heads, serves one request at a time (a pipelined next
+   * request waits in the buffer), or becomes a tunnel after CONNECT.
+   */
+  class ClientConnection implements ExchangeClient {
+    private buffer: Buffer | undefined;
+    /** idle: between requests; head: a head is arriving; busy: a request is served; tunnel; closed. */
+    phase: 'idle' | 'head' | 'busy' | 'tunnel' | 'closed' = 'idle';
+    /** When the current phase times out (performance.now()), and how. */
+    deadline: number;
+    deadlineKind: 'keep-alive' | 'headers' | 'request' | 'none' = 'keep-alive';
+    private requestStarted = 0;
+    exchange: ExchangeType | undefined;
+    /** The entry of the request being served, logged once. */
+    private entry: Record<string, unknown> | undefined;
+    private started = 0;
+    private ended = false;
+    private paused = false;
+    private readonly client: string | undefined;
+
+    constructor(readonly socket: Socket) {
+      this.client = peer(socket.remoteAddress);
+      this.deadline = performance.now() + settings.keepAliveTimeoutMs;
+      socket.on('data', this.onData);
+      socket.on('end', this.onEnd);
+      socket.on('drain', () => this.exchange?.onClientDrain());
+      socket.on('error', () => {});
+      socket.on('close', () => this.onClose());
+    }
+
+    get closing(): boolean {
+      return draining || this.ended;
+    }
+
+    private readonly onData = (chunk: Buffer): void => {
+      const exchange = this.exchange;
+      if (exchange !== undefined && !exchange.requestDone) {
+        const rest = exchange.feedBody(chunk);
+        if (rest !== undefined) this.hold(rest);
+        return;
       }
-      upstreamReq?.destroy();
+      this.hold(chunk);
+      if (this.phase === 'idle' || this.phase === 'head') this.readHead();
     };
 
-    const parsed = parseAbsoluteTarget(req.url ?? '');
-    if (!parsed.ok) return fail(new ProxyError('BAD_REQUEST', parsed.reason), 'invalid');
-    const target = parsed.value;
-    entry.host = target.authority;
-    entry.port = target.port;
+    private hold(chunk: Buffer): void {
+      this.buffer = this.buffer === undefined ? chunk : Buffer.concat([this.buffer, chunk]);
+      if (this.phase === 'busy' && this.buffer.length > MAX_BUFFERED_BYTES) this.pauseReading();
+    }
 
-    check(target, entry).then(
-      ({ addresses }) => {
-        decided = 'allow';
-        if (res.destroyed) return;
-        const address = addresses[0]!;
-        entry.address = numericIpToString(address);
-        const { headers, body } = forwardHeaders(req.rawHeaders, target.authority);
-        upstreamReq = httpRequest({
-          agent,
-          host: entry.address as string,
-          family: address.family,
-          port: target.port,
-          method: req.method,
-          path: target.path,
-          headers,
-          setHost: false,
-        });
-        // A new connection has connectTimeoutMs to connect, then responseTimeoutMs to answer; a
-        // reused keep-alive connection has responseTimeoutMs to answer.
-        let connecting = false;
-        upstreamReq.once('socket', (socket: Socket) => {
-          connecting = socket.connecting;
-          socket.setTimeout(connecting ? settings.connectTimeoutMs : settings.responseTimeoutMs);
-          if (connecting) {
-            socket.once('connect', () => {
-              connecting = false;
-              socket.setTimeout(settings.responseTimeoutMs);
-            });
-          }
-        });
-        upstreamReq.on('timeout', () =>
-          upstreamReq?.destroy(
-            connecting
-              ? new ProxyError('CONNECT_TIMEOUT', `connecting to ${target.authority} timed out`)
-              : new ProxyError('RESPONSE_TIMEOUT', `${target.authority} did not answer in time`),
-          ),
+    private readonly onEnd = (): void => {
+      this.ended = true;
+      // A client that closes its side has gone away, also in the middle of a request (as Node's
+      // HTTP server sees it); only a CONNECT being set up keeps the FIN, to pass it on.
+      if (this.phase !== 'busy' || this.entry !== undefined) this.socket.destroy();
+    };
+
+    private onClose(): void {
+      const phase = this.phase;
+      this.phase = 'closed';
+      connections.delete(this);
+      const exchange = this.exchange;
+      if (phase === 'busy' && this.entry !== undefined) {
+        exchange?.abort();
+        const timedOut = this.deadlineKind === 'request' && performance.now() >= this.deadline;
+        this.finish(
+          {
+            status: timedOut ? 408 : (exchange?.status ?? 499),
+            decision: (this.entry.decision as string | undefined) ?? 'cancelled',
+            error: timedOut
+              ? REQUEST_TIMEOUT
+              : 'the client closed the connection before the response was complete',
+            bytesIn: exchange?.bytesIn ?? 0,
+            bytesOut: exchange?.bytesOut ?? 0,
+          },
+          exchange?.address,
         );
-        upstreamReq.on('error', (error: Error) => {
-          const proxyError =
-            error instanceof ProxyError
-              ? error
-              : new ProxyError(
-                  connectErrorCode(error as NodeJS.ErrnoException),
-                  `${target.authority}: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
-                  { cause: error },
-                );
-          fail(proxyError, 'allow');
-        });
-        upstreamReq.on('response', (upstreamRes: IncomingMessage) => {
-          upstreamRes.socket.setTimeout(settings.responseTimeoutMs);
-          res.writeHead(
-            upstreamRes.statusCode ?? 502,
-            upstreamRes.statusMessage,
-            responseHeaders(upstreamRes.rawHeaders),
-          );
-          upstreamRes.pipe(res);
-          upstreamRes.on('data', (chunk: Buffer) => {
-            bytesOut += chunk.length;
-          });
-          upstreamRes.on('error', () => res.destroy());
-          res.on('finish', () => finish(upstreamRes.statusCode ?? 502, 'allow'));
-        });
-        if (body) {
-          req.pipe(upstreamReq);
-          req.on('data', (chunk: Buffer) => {
-            bytesIn += chunk.length;
-          });
-        } else {
-          // No Content-Length and no Transfer-Encoding: a request without a body (most are).
-          upstreamReq.end();
-        }
-      },
-      (error: ProxyError) => fail(error, decisionOf(error)),
-    );
-    res.on('close', () => {
-      if (res.writableFinished) return;
-      upstreamReq?.destroy();
-      const clientError = inFlightErrors.get(req.socket);
-      const timedOut = clientError === 'ERR_HTTP_REQUEST_TIMEOUT';
-      finish(
-        timedOut ? 408 : res.headersSent ? res.statusCode : 499,
-        decided,
-        clientError ?? 'the client closed the connection before the response was complete',
-      );
-    });
-  });
-
-  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    const started = performance.now();
-    const entry: Record<string, unknown> = {
-      kind: 'connect',
-      client: peer(client.remoteAddress),
-      method: 'CONNECT',
-    };
-    let upstream: Upstream | undefined;
-    let logged = false;
-    const done = (status: number, decision: string, error?: ProxyError) => {
-      if (logged) return;
-      logged = true;
-      entry.status = status;
-      entry.decision = decision;
-      entry.ms = Math.round(performance.now() - started);
-      entry.bytes_in = upstream?.socket.bytesWritten ?? 0;
-      entry.bytes_out = upstream?.socket.bytesRead ?? 0;
-      if (upstream) {
-        counts.bytes(upstream.socket.bytesWritten, upstream.socket.bytesRead);
       }
-      if (error) entry.error = error.message;
-      counts.request('connect', decision, status);
-      log.info(entry, 'tunnel');
-    };
-    const refuse = (error: ProxyError, decision: string) => {
+    }
+
+    /** Reads the next request head from the buffer, if it is complete. */
+    readHead(): void {
+      let buffer = this.buffer;
+      if (buffer === undefined) return;
+      let start = 0;
+      // RFC 9112 2.2: empty lines before a request line are ignored (some clients send one after a body).
+      while (start + 1 < buffer.length && buffer[start] === 0x0d && buffer[start + 1] === 0x0a) start += 2;
+      if (start === buffer.length) {
+        this.buffer = undefined;
+        return;
+      }
+      if (this.phase === 'idle') {
+        this.phase = 'head';
+        this.requestStarted = performance.now();
+        this.deadline = this.requestStarted + settings.headersTimeoutMs;
+        this.deadlineKind = 'headers';
+      }
+      const end = headEnd(buffer, start);
+      if (
+        end === -1
+          ? buffer.length - start > settings.maxHeaderBytes
+          : end - 4 - start > settings.maxHeaderBytes
+      ) {
+        this.refuseHead(431, `request head larger than ${settings.maxHeaderBytes} bytes`, HEADERS_TOO_LARGE);
+        return;
+      }
+      if (end === -1) {
+        if (start > 0) this.buffer = buffer.subarray(start);
+        return;
+      }
+      const text = buffer.toString('latin1', start, end - 4);
+      buffer = end < buffer.length ? buffer.subarray(end) : undefined;
+      this.buffer = buffer;
+      const parsed = parseRequestHead(text);
+      if (!parsed.ok) {
+        this.refuseHead(400, parsed.reason);
+        return;
+      }
+      const head = parsed.value;
+      this.phase = 'busy';
+      this.started = performance.now();
+      if (head.method === 'CONNECT') this.tunnel(head);
+      else if (head.upgrade) this.refuseUpgrade(head);
+      else this.forward(head);
+    }
+
+    /**
+     * A head that cannot be read: answered with `reason`, logged with `error` (the reason itself,
+     * or the code of a limit), and the connection closed.
+     */
+    private refuseHead(status: number, reason: string, error = reason): void {
+      this.phase = 'closed';
+      counts.request('http', 'invalid', status);
+      log.info({ kind: 'http', client: this.client, status, decision: 'invalid', error }, 'request');
+      this.socket.end(plainResponse(status, `egress-router: ${reason}\n`, true));
+      this.socket.destroySoon();
+    }
+
+    private refuseUpgrade(head: RequestHead): void {
+      this.phase = 'closed';
+      counts.request('http', 'invalid', 501);
+      log.info(
+        { kind: 'http', client: this.client, method: head.method, status: 501, decision: 'invalid' },
+        'request',
+      );
+      this.socket.end(
+        plainResponse(501, 'egress-router: protocol upgrades are not proxied; use CONNECT\n', true),
+      );
+      this.socket.destroySoon();
+    }
+
+    private forward(head: RequestHead): void {
+      const entry: Record<string, unknown> = { kind: 'http', client: this.client, method: head.method };
+      this.entry = entry;
+      this.deadline = this.requestStarted + settings.requestTimeoutMs;
+      this.deadlineKind = head.framing.kind === 'none' ? 'none' : 'request';
+      const parsed = parseAbsoluteTarget(head.target);
+      if (!parsed.ok) {
+        this.refuse(head, new ProxyError('BAD_REQUEST', parsed.reason), 'invalid');
+        return;
+      }
+      const target = parsed.value;
+      entry.host = target.authority;
+      entry.port = target.port;
+      const exchange = new Exchange(
+        this,
+        head,
+        target,
+        pool,
+        { connectMs: settings.connectTimeoutMs, responseMs: settings.responseTimeoutMs },
+        (outcome, address) => this.finish(outcome, address),
+      );
+      this.exchange = exchange;
+      // Body bytes that came with the head.
+      if (!exchange.requestDone && this.buffer !== undefined) {
+        const first = this.buffer;
+        this.buffer = undefined;
+        const rest = exchange.feedBody(first);
+        if (rest !== undefined) this.hold(rest);
+      }
+      const allowed = ({ addresses }: Checked) => {
+        entry.decision = 'allow';
+        if (this.exchange === exchange && this.phase === 'busy') exchange.start(addresses);
+      };
+      const refused = (error: ProxyError) => {
+        if (this.exchange !== exchange || this.phase !== 'busy') return;
+        exchange.abort();
+        this.exchange = undefined;
+        this.refuse(head, error, decisionOf(error), exchange.bytesIn);
+      };
+      let checked: Checked | Promise<Checked>;
+      try {
+        checked = check(target, entry);
+      } catch (error) {
+        refused(error as ProxyError);
+        return;
+      }
+      if (checked instanceof Promise) checked.then(allowed, refused);
+      else allowed(checked);
+    }
+
+    /** Answers a request the proxy does not forward; the connection goes on unless a body is unread. */
+    private refuse(head: RequestHead, error: ProxyError, decision: string, bytesIn = 0): void {
       const status = statusFor(error.code);
-      const body = `egress-router: ${error.message}\n`;
-      client.on('error', () => {});
-      client.end(
-        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nvia: ${VIA}\r\nconnection: close\r\n\r\n${body}`,
-      );
-      done(status, decision, error);
-    };
+      const close = head.framing.kind !== 'none' || !head.keepAlive || this.closing;
+      this.finish({ status, decision, error: error.message, bytesIn, bytesOut: 0 }, undefined);
+      this.write(plainResponse(status, `egress-router: ${error.message}\n`, close));
+      this.finished(close);
+    }
 
-    const parsed = parseConnectTarget(req.url ?? '');
-    if (!parsed.ok) return refuse(new ProxyError('BAD_REQUEST', parsed.reason), 'invalid');
-    const target = parsed.value;
-    entry.host = target.authority;
-    entry.port = target.port;
-    client.on('error', () => client.destroy());
+    /** Logs and counts the request being served, once. */
+    finish(outcome: ExchangeOutcome, address: NumericIp | undefined): void {
+      const entry = this.entry;
+      if (entry === undefined) return;
+      this.entry = undefined;
+      if (address !== undefined) entry.address = numericIpToString(address);
+      entry.status = outcome.status;
+      entry.decision = outcome.decision;
+      entry.ms = Math.round(performance.now() - this.started);
+      entry.bytes_in = outcome.bytesIn;
+      entry.bytes_out = outcome.bytesOut;
+      if (outcome.error !== undefined) entry.error = outcome.error;
+      counts.request('http', outcome.decision, outcome.status);
+      counts.bytes(outcome.bytesIn, outcome.bytesOut);
+      line(entry, 'request');
+    }
 
-    check(target, entry)
-      .then(({ addresses }) => connectFirst(addresses, target.port, settings.connectTimeoutMs))
-      .then(
-        (connected) => {
-          upstream = connected;
-          entry.address = numericIpToString(connected.address);
-          const remote = connected.socket;
-          if (client.destroyed) {
-            remote.destroy();
-            remote.once('close', () => connected.reader.release());
-            return done(499, 'allow');
+    write(data: string | Buffer): boolean {
+      if (this.phase === 'closed') return true;
+      return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+    }
+
+    writeHead(head: string, body: Buffer | undefined): boolean {
+      if (this.phase === 'closed') return true;
+      if (body === undefined) return this.socket.write(head, 'latin1');
+      if (body.length <= 16_384) {
+        const whole = Buffer.allocUnsafe(head.length + body.length);
+        whole.write(head, 0, 'latin1');
+        body.copy(whole, head.length);
+        return this.socket.write(whole);
+      }
+      this.socket.cork();
+      this.socket.write(head, 'latin1');
+      const ok = this.socket.write(body);
+      this.socket.uncork();
+      return ok;
+    }
+
+    pauseReading(): void {
+      if (this.paused) return;
+      this.paused = true;
+      this.socket.pause();
+    }
+
+    resumeReading(): void {
+      if (!this.paused) return;
+      this.paused = false;
+      this.socket.resume();
+    }
+
+    finished(close: boolean): void {
+      this.exchange = undefined;
+      this.entry = undefined;
+      if (this.phase === 'closed') return;
+      if (close || this.closing) {
+        this.phase = 'closed';
+        this.socket.end();
+        this.socket.destroySoon();
+        return;
+      }
+      this.phase = 'idle';
+      this.deadline = performance.now() + settings.keepAliveTimeoutMs;
+      this.deadlineKind = 'keep-alive';
+      this.resumeReading();
+      if (this.buffer !== undefined) this.readHead();
+    }
+
+    destroy(): void {
+      this.socket.destroy();
+    }
+
+    /** Called by the sweep: closes what has run out of time. */
+    expire(now: number): void {
+      const exchange = this.exchange;
+      if (exchange !== undefined && now >= exchange.upstreamDeadline) exchange.timedOut();
+      if (this.deadlineKind === 'none' || now < this.deadline) return;
+      switch (this.phase) {
+        case 'idle':
+          this.socket.destroy();
+          break;
+        case 'head':
+          this.refuseHead(408, 'the request head was not sent in time', REQUEST_TIMEOUT);
+          break;
+        case 'busy':
+          if (this.deadlineKind !== 'request' || exchange?.requestDone !== false) break;
+          if (exchange.responseStarted) {
+            this.socket.destroy();
+          } else {
+            exchange.abort();
+            this.finish(
+              {
+                status: 408,
+                decision: (this.entry?.decision as string | undefined) ?? 'cancelled',
+                error: REQUEST_TIMEOUT,
+                bytesIn: exchange.bytesIn,
+                bytesOut: 0,
+              },
+              exchange.address,
+            );
+            this.phase = 'closed';
+            this.socket.end(plainResponse(408, 'egress-router: the request was not sent in time\n', true));
+            this.socket.destroySoon();
           }
-          tunnels.add(client);
-          counts.openTunnels++;
-          client.write('HTTP/1.1 200 Connection established\r\n\r\n');
-          if (head.length > 0) remote.write(head);
-          splice(client, connected, settings.idleTimeoutMs, () => {
-            tunnels.delete(client);
-            counts.openTunnels--;
-            done(200, 'allow');
-          });
-        },
-        (error: ProxyError) => refuse(error, decisionOf(error)),
-      );
-  });
+          break;
+      }
+    }
 
-  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
-    const body = 'egress-router: protocol upgrades are not proxied; use CONNECT\n';
-    socket.on('error', () => {});
-    socket.end(
-      `HTTP/1.1 501 Not Implemented\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-    );
-    counts.request('http', 'invalid', 501);
-    log.info(
-      {
-        kind: 'http',
-        client: peer(socket.remoteAddress),
-        method: req.method,
-        status: 501,
-        decision: 'invalid',
-      },
-      'request',
-    );
-  });
+    /** CONNECT: checks the target, connects, answers 200 and relays bytes both ways. */
+    private tunnel(head: RequestHead): void {
+      const socket = this.socket;
+      this.deadlineKind = 'none';
+      const entry: Record<string, unknown> = { kind: 'connect', client: this.client, method: 'CONNECT' };
+      let upstream: Upstream | undefined;
+      let logged = false;
+      const done = (status: number, decision: string, error?: ProxyError) => {
+        if (logged) return;
+        logged = true;
+        entry.status = status;
+        entry.decision = decision;
+        entry.ms = Math.round(performance.now() - this.started);
+        entry.bytes_in = upstream?.socket.bytesWritten ?? 0;
+        entry.bytes_out = upstream?.socket.bytesRead ?? 0;
+        if (upstream) counts.bytes(upstream.socket.bytesWritten, upstream.socket.bytesRead);
+        if (error) entry.error = error.message;
+        counts.request('connect', decision, status);
+        line(entry, 'tunnel');
+      };
+      const refuse = (error: ProxyError, decision: string) => {
+        const status = statusFor(error.code);
+        this.phase = 'closed';
+        socket.end(plainResponse(status, `egress-router: ${error.message}\n`, true));
+        socket.destroySoon();
+        done(status, decision, error);
+      };
+      const parsed = parseConnectTarget(head.target);
+      if (!parsed.ok) {
+        refuse(new ProxyError('BAD_REQUEST', parsed.reason), 'invalid');
+        return;
+      }
+      const target = parsed.value;
+      entry.host = target.authority;
+      entry.port = target.port;
+      // Bytes sent after the head (a TLS ClientHello) wait in the buffer until the tunnel is up.
+      new Promise<Checked>((resolve) => resolve(check(target, entry)))
+        .then(({ addresses }) => connectFirst(addresses, target.port, settings.connectTimeoutMs))
+        .then(
+          (connected) => {
+            upstream = connected;
+            entry.address = numericIpToString(connected.address);
+            const remote = connected.socket;
+            if (this.phase === 'closed') {
+              remote.destroy();
+              remote.once('close', () => connected.reader.release());
+              return done(499, 'allow');
+            }
+            this.phase = 'tunnel';
+            socket.off('data', this.onData);
+            socket.off('end', this.onEnd);
+            this.resumeReading();
+            counts.openTunnels++;
+            tunnels++;
+            socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+            const early = this.buffer;
+            this.buffer = undefined;
+            if (early !== undefined) remote.write(early);
+            if (this.ended) remote.end();
+            splice(socket, connected, settings.idleTimeoutMs, () => {
+              counts.openTunnels--;
+              tunnels--;
+              done(200, 'allow');
+            });
+          },
+          (error: ProxyError) => {
+            if (this.phase === 'closed') return done(499, decisionOf(error), error);
+            refuse(error, decisionOf(error));
+          },
+        );
+    }
+  }
 
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (refusedSockets.has(socket)) {
+  const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+    if (draining) {
       socket.destroy();
       return;
     }
-    refusedSockets.add(socket);
-    if ((socket as Socket & { _httpMessage?: unknown })._httpMessage) {
-      inFlightErrors.set(socket, error.code ?? error.message);
-      socket.destroy();
-      return;
-    }
-    const status =
-      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    counts.request('http', 'invalid', status);
-    log.info(
-      { kind: 'http', client: peer(socket.remoteAddress), status, decision: 'invalid', error: error.code },
-      'request',
-    );
-    if (socket.writable) {
-      socket.end(
-        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
-      );
-    } else {
-      socket.destroy();
-    }
+    connections.add(new ClientConnection(socket));
   });
+  server.maxConnections = settings.maxConnections;
+
+  // One timer for every deadline (head, body, keep-alive, destination answer, pooled connections),
+  // as Node's HTTP server checks its connections: nothing is armed or cleared per request.
+  const tick = Math.max(
+    25,
+    Math.min(
+      1000,
+      settings.headersTimeoutMs / 4,
+      settings.keepAliveTimeoutMs / 4,
+      settings.responseTimeoutMs / 4,
+      settings.requestTimeoutMs / 4,
+    ),
+  );
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const conn of connections) conn.expire(now);
+    pool.sweep(now);
+  }, tick);
+  sweep.unref();
+  server.on('close', () => clearInterval(sweep));
 
   return {
     server,
     async drain(ms) {
+      draining = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+      pool.close();
+      for (const conn of connections) {
+        if (conn.phase === 'idle' || conn.phase === 'head') conn.socket.destroy();
+      }
       const tunnelsDone = new Promise<void>((resolve) => {
         const poll = setInterval(() => {
-          if (tunnels.size === 0) {
-            clearInterval(poll);
-            resolve();
-          }
+          if (tunnels > 0) return;
+          clearInterval(poll);
+          resolve();
         }, 50);
         poll.unref();
       });
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
       await Promise.race([Promise.all([closed, tunnelsDone]), deadline]);
-      for (const socket of tunnels) socket.destroy();
-      server.closeAllConnections();
-      agent.destroy();
+      for (const conn of connections) conn.socket.destroy();
+      clearInterval(sweep);
     },
   };
 }
@@ -412,17 +572,6 @@ function decisionOf(error: ProxyError): string {
 function peer(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') ? address.slice(7) : address;
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  408: 'Request Timeout',
-  431: 'Request Header Fields Too Large',
-  499: 'Client Closed Request',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  504: 'Gateway Timeout',
-};
 
 /**
  * Relays bytes both ways, respecting half-close (a FIN from one side is passed on while the other
@@ -456,59 +605,4 @@ function splice(client: Socket, upstream: Upstream, idleMs: number, onClose: () 
       closed();
     });
   }
-}
-
-/**
- * The client's headers for the destination: hop-by-hop ones dropped, Host the checked authority,
- * Via added; and whether the request has a body (a Content-Length or a Transfer-Encoding).
- */
-function forwardHeaders(raw: readonly string[], authority: string): { headers: string[]; body: boolean } {
-  const drop = connectionTokens(raw);
-  const out: string[] = ['host', authority];
-  let via: string | undefined;
-  let body = false;
-  const codings: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const lower = name.toLowerCase();
-    // A chunked body stays chunked: without it, the body would go out unframed and be read upstream
-    // as further requests (request smuggling on a shared keep-alive connection).
-    if (lower === 'transfer-encoding') codings.push(raw[i + 1]!);
-    else if (lower === 'content-length') body = true;
-    if (lower === 'host' || HOP_BY_HOP.has(lower) || drop.has(lower)) continue;
-    if (lower === 'via') {
-      via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]}`;
-      continue;
-    }
-    out.push(name, raw[i + 1]!);
-  }
-  if (codings.length > 0) out.push('transfer-encoding', codings.join(', '));
-  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
-  return { headers: out, body: body || codings.length > 0 };
-}
-
-function responseHeaders(raw: readonly string[]): string[] {
-  const drop = connectionTokens(raw);
-  const out: string[] = [];
-  let via: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || drop.has(lower)) continue;
-    if (lower === 'via') {
-      via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]}`;
-      continue;
-    }
-    out.push(raw[i]!, raw[i + 1]!);
-  }
-  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
-  return out;
-}
-
-function connectionTokens(raw: readonly string[]): Set<string> {
-  const tokens = new Set<string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() !== 'connection') continue;
-    for (const token of raw[i + 1]!.split(',')) tokens.add(token.trim().toLowerCase());
-  }
-  return tokens;
 }

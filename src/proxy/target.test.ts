@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { numericIpToString } from './policy/ip.js';
-import { parseAbsoluteTarget, parseConnectTarget, type Target, type TargetResult } from './target.js';
+import {
+  isPlainHost,
+  parseAbsoluteTarget,
+  parseConnectTarget,
+  type Target,
+  type TargetResult,
+} from './target.js';
 
 /** A target in short: what the policy checks (`name x` or `ip x`), the port, Host and path. */
 function short(result: TargetResult<Target & { path?: string }>): string {
@@ -216,5 +223,41 @@ describe('parseConnectTarget() reads the authority-form targets of CONNECT', () 
     test(`parseConnectTarget() refuses ${what}: ${JSON.stringify(target)}`, () => {
       assert.equal(short(parseConnectTarget(target)), expected);
     });
+  }
+});
+
+describe('isPlainHost() is true only where the URL host parser changes nothing', () => {
+  test('for random hosts of name and address characters, true implies URL gives the same host', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-zA-Z0-9.\-x]{1,24}$/),
+        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 4, maxLength: 4 }),
+        (name, octets) => {
+          for (const host of [name, octets.join('.'), `${name}.test`, `xn--${name}`]) {
+            if (!isPlainHost(host)) continue;
+            assert.equal(new URL(`http://${host}/`).hostname, host, host);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  const cases: [string, boolean][] = [
+    ['example.com', true],
+    ['example.com.', true],
+    ['203.0.113.25', true],
+    ['0.0.0.0', true],
+    ['Example.com', false],
+    ['010.0.0.1', false],
+    ['3232235777', false],
+    ['192.168.257', false],
+    ['a.0x1', false],
+    ['host.123', false],
+    ['xn--bcher-kva.example', false],
+    ['-a.example', false],
+  ];
+  for (const [host, plain] of cases) {
+    test(`${host}: ${plain}`, () => assert.equal(isPlainHost(host), plain));
   }
 });

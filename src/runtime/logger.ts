@@ -3,22 +3,69 @@ import { pino } from 'pino';
 /** The logger every long-running command uses: pino, JSON lines on stdout. */
 export type Logger = pino.Logger;
 
+/** The longest a log line of a busy server waits in its batch before it is written. */
+export const LOG_FLUSH_MS = 200;
+
+/**
+ * stdout for a server that logs one line per connection or request: lines are written in batches
+ * of 4 KiB, or every LOG_FLUSH_MS, not one system call (or thread-pool round trip) per line; what is
+ * left is written when the process exits.
+ *
+ * @returns the destination for createLogger
+ */
+export function batchedStdout(): pino.DestinationStream {
+  const destination = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: LOG_FLUSH_MS });
+  process.once('exit', () => destination.flushSync());
+  return destination;
+}
+
 /**
  * Creates the JSON-lines logger (stdout). Errors a user must act on go to stderr separately, as
  * one plain line, from the entry file.
  *
- * @param options `debug` logs every step; `name` is the component; `async` buffers writes (for busy
- *   servers: call `flush()` before exiting); `destination` replaces stdout (tests)
+ * @param options `debug` logs every step; `name` is the component; `destination` replaces stdout
+ *   (batchedStdout() for busy servers, a stream in tests)
  * @returns the logger
  */
 export function createLogger(options: {
   debug: boolean;
   name: string;
-  async?: boolean;
   destination?: pino.DestinationStream;
 }): Logger {
   return pino(
     { name: options.name, level: options.debug ? 'debug' : 'info', base: { name: options.name } },
-    options.destination ?? pino.destination({ dest: 1, sync: !options.async }),
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
+}
+
+/** Writes one info line; see fastInfo. */
+export type InfoLine = (fields: object, msg: string) => void;
+
+/**
+ * Info lines for a hot path (one per request or connection), byte for byte as `log.info(fields,
+ * msg)` writes them, without pino's per-call work (~10 µs a line, a fifth of a plain HTTP request):
+ * the level, the time, the logger's bindings, then `fields` as JSON (undefined values left out) and
+ * the message. Fields must be plain values (no Error objects: pino's serializers are not applied).
+ * Falls back to `log.info` when the logger is not a plain pino logger writing info lines.
+ *
+ * @param log the logger
+ * @returns the line writer
+ */
+export function fastInfo(log: Logger): InfoLine {
+  const internals = log as unknown as Record<symbol, unknown>;
+  const stream = internals[pino.symbols.streamSym] as { write(line: string): unknown } | undefined;
+  const bindings = internals[pino.symbols.chindingsSym];
+  if (
+    stream === undefined ||
+    typeof bindings !== 'string' ||
+    !log.isLevelEnabled('info') ||
+    log.levelVal > 30
+  ) {
+    return (fields, msg) => log.info(fields, msg);
+  }
+  return (fields, msg) => {
+    const json = JSON.stringify(fields);
+    const rest = json.length > 2 ? `,${json.slice(1, -1)}` : '';
+    stream.write(`{"level":30,"time":${Date.now()}${bindings}${rest},"msg":${JSON.stringify(msg)}}\n`);
+  };
 }

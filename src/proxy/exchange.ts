@@ -1,0 +1,452 @@
+import { connectErrorCode, ProxyError, statusFor } from './errors.js';
+import { ChunkedScanner } from './http1/chunked.js';
+import { plainResponse, requestHeadFor, responseHeadFor } from './http1/forward.js';
+import { headEnd, parseResponseHead, type RequestHead, type ResponseHead } from './http1/head.js';
+import type { NumericIp } from './policy/ip.js';
+import type { AbsoluteTarget } from './target.js';
+import type { UpstreamConnection, UpstreamOwner, UpstreamPool } from './upstream-pool.js';
+
+/** What an exchange needs from the client connection that carries it. */
+export interface ExchangeClient {
+  /** Writes to the client; false when its buffer is full (wait for `onClientDrain`). */
+  write(data: string | Buffer): boolean;
+  /** Writes a head and the first body bytes in one system call. */
+  writeHead(head: string, body: Buffer | undefined): boolean;
+  pauseReading(): void;
+  resumeReading(): void;
+  /** The exchange is over: `close` ends the client connection, else the next request is read. */
+  finished(close: boolean): void;
+  /** The client connection cannot go on (an error after the response started): cut it. */
+  destroy(): void;
+  /** The client connection will close after this response (it asked to, is HTTP/1.0, or the proxy is draining). */
+  readonly closing: boolean;
+}
+
+/** The logged result of an exchange. */
+export interface ExchangeOutcome {
+  readonly status: number;
+  readonly decision: string;
+  readonly error?: string;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+/** Responses heads larger than this are refused (502): no destination needs more. */
+const MAX_RESPONSE_HEAD_BYTES = 65_536;
+/** Request body bytes held while the destination connection is being opened, before reading pauses. */
+const MAX_PENDING_BODY_BYTES = 65_536;
+/** Methods safe to send again when a kept-alive connection turns out closed before any answer (RFC 9110 9.2.2). */
+const RETRYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * One absolute-URI request forwarded to an allowed address: the request head rewritten, the body
+ * passed through as framed (Content-Length or chunked, checked as it passes), the response head
+ * rewritten and its body passed through the same way. Heads and bodies are never re-parsed by
+ * anything else on the way: what this reads as one message is what goes out as one message.
+ */
+export class Exchange implements UpstreamOwner {
+  private upstream: UpstreamConnection | undefined;
+  /** The address connected to, kept after the connection is gone (logs, a retry). */
+  private connectedAddress: NumericIp | undefined;
+  /** The connection in use had carried a request before. */
+  private reusedConnection = false;
+  private readonly requestText: string;
+  private pending: Buffer[] | undefined = [];
+  private pendingBytes = 0;
+  private bodyLeft = 0;
+  private readonly bodyScanner: ChunkedScanner | undefined;
+  /** The whole request body has been read from the client. */
+  requestDone: boolean;
+  private responseHead: ResponseHead | undefined;
+  private responseBuffer: Buffer | undefined;
+  private responseLeft = 0;
+  private responseScanner: ChunkedScanner | undefined;
+  private responseBytes = 0;
+  /** Anything was written to the client. */
+  responseStarted = false;
+  /** The client connection ends after this response. */
+  private closeAfter = false;
+  private responseEnded = false;
+  bytesOut = 0;
+  private upstreamOutOfStep = false;
+  private retried = false;
+  private done = false;
+  bytesIn = 0;
+  /** When the destination must have answered or sent more (performance.now()), while it is awaited. */
+  upstreamDeadline = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly client: ExchangeClient,
+    private readonly head: RequestHead,
+    private readonly target: AbsoluteTarget,
+    private readonly pool: UpstreamPool,
+    private readonly timeouts: { readonly connectMs: number; readonly responseMs: number },
+    private readonly onOutcome: (outcome: ExchangeOutcome, address: NumericIp | undefined) => void,
+  ) {
+    this.requestText = requestHeadFor(head, target.path, target.authority);
+    const framing = head.framing;
+    this.requestDone = framing.kind === 'none';
+    if (framing.kind === 'length') this.bodyLeft = framing.length;
+    this.bodyScanner = framing.kind === 'chunked' ? new ChunkedScanner() : undefined;
+  }
+
+  /** The address in use, once connected. */
+  get address(): NumericIp | undefined {
+    return this.connectedAddress;
+  }
+
+  /**
+   * Takes request body bytes from the client.
+   *
+   * @param chunk bytes read from the client
+   * @returns the bytes after the body (the next request), or undefined
+   */
+  feedBody(chunk: Buffer): Buffer | undefined {
+    let take = chunk.length;
+    let rest: Buffer | undefined;
+    if (this.bodyScanner) {
+      const end = this.bodyScanner.scan(chunk, 0);
+      if (end === -2) {
+        this.fail(new ProxyError('BAD_REQUEST', `malformed chunked body: ${this.bodyScanner.error}`));
+        return undefined;
+      }
+      if (end >= 0) {
+        take = end;
+        this.requestDone = true;
+      }
+      this.bytesIn = this.bodyScanner.dataBytes;
+    } else {
+      if (take >= this.bodyLeft) {
+        take = this.bodyLeft;
+        this.requestDone = true;
+      }
+      this.bodyLeft -= take;
+      this.bytesIn += take;
+    }
+    if (take < chunk.length) rest = chunk.subarray(take);
+    if (take > 0) this.sendBody(take === chunk.length ? chunk : chunk.subarray(0, take));
+    return rest;
+  }
+
+  /** Starts the exchange with the allowed addresses. */
+  start(addresses: readonly NumericIp[]): void {
+    const reused = this.pool.take(addresses, this.target.port);
+    if (reused) this.attach(reused);
+    else this.connect(addresses);
+  }
+
+  /** Opens a new connection to the first address that accepts. */
+  private connect(addresses: readonly NumericIp[]): void {
+    this.pool.open(addresses, this.target.port, this.timeouts.connectMs).then(
+      (conn) => {
+        if (this.done) conn.socket.destroy();
+        else this.attach(conn);
+      },
+      (error: ProxyError) => {
+        const cause = error.cause as NodeJS.ErrnoException | undefined;
+        this.fail(
+          error.code === 'CONNECT_TIMEOUT'
+            ? new ProxyError('CONNECT_TIMEOUT', `connecting to ${this.target.authority} timed out`)
+            : new ProxyError(error.code, `${this.target.authority}: ${cause?.code ?? error.message}`, {
+                cause,
+              }),
+        );
+      },
+    );
+  }
+
+  private attach(conn: UpstreamConnection): void {
+    this.upstream = conn;
+    this.connectedAddress = conn.address;
+    this.reusedConnection = conn.reused;
+    conn.owner = this;
+    this.upstreamDeadline = performance.now() + this.timeouts.responseMs;
+    const pending = this.pending;
+    this.pending = undefined;
+    const socket = conn.socket;
+    if (pending && pending.length > 0) {
+      socket.cork();
+      socket.write(this.requestText, 'latin1');
+      for (const chunk of pending) socket.write(chunk);
+      socket.uncork();
+      if (this.pendingBytes > MAX_PENDING_BODY_BYTES) this.client.resumeReading();
+      this.pendingBytes = 0;
+    } else {
+      socket.write(this.requestText, 'latin1');
+    }
+  }
+
+  private sendBody(chunk: Buffer): void {
+    const upstream = this.upstream;
+    if (this.pending) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes > MAX_PENDING_BODY_BYTES) this.client.pauseReading();
+      return;
+    }
+    if (upstream && !upstream.socket.write(chunk)) this.client.pauseReading();
+  }
+
+  onUpstreamDrain(): void {
+    if (!this.requestDone) this.client.resumeReading();
+  }
+
+  /** The client's buffer has room again. */
+  onClientDrain(): void {
+    this.upstream?.socket.resume();
+  }
+
+  onUpstreamData(chunk: Buffer): void {
+    this.upstreamDeadline = performance.now() + this.timeouts.responseMs;
+    if (this.responseHead === undefined || this.responseBuffer !== undefined) {
+      this.readResponseHead(chunk);
+      return;
+    }
+    this.feedResponse(chunk);
+  }
+
+  private readResponseHead(chunk: Buffer): void {
+    let buffer = this.responseBuffer === undefined ? chunk : Buffer.concat([this.responseBuffer, chunk]);
+    this.responseBytes += chunk.length;
+    for (;;) {
+      const end = headEnd(buffer, 0);
+      if (end === -1) {
+        if (buffer.length > MAX_RESPONSE_HEAD_BYTES) {
+          this.fail(new ProxyError('UPSTREAM_ERROR', `${this.target.authority}: response head too large`));
+          return;
+        }
+        this.responseBuffer = buffer;
+        return;
+      }
+      const parsed = parseResponseHead(buffer.toString('latin1', 0, end - 4), this.head.method);
+      if (!parsed.ok) {
+        this.fail(
+          new ProxyError('UPSTREAM_ERROR', `${this.target.authority}: invalid response: ${parsed.reason}`),
+        );
+        return;
+      }
+      const head = parsed.value;
+      const rest = end < buffer.length ? buffer.subarray(end) : undefined;
+      if (head.status < 200) {
+        if (head.status === 101) {
+          this.fail(new ProxyError('UPSTREAM_ERROR', `${this.target.authority}: switched protocols unasked`));
+          return;
+        }
+        // An interim response (100 Continue, 103 Early Hints) goes to the client; the final one follows.
+        this.responseStarted = true;
+        this.client.write(responseHeadFor(head, false));
+        if (rest === undefined) {
+          this.responseBuffer = undefined;
+          this.responseHead = undefined;
+          return;
+        }
+        buffer = rest;
+        continue;
+      }
+      this.responseHead = head;
+      this.responseBuffer = undefined;
+      const framing = head.framing;
+      if (framing.kind === 'length') this.responseLeft = framing.length;
+      else if (framing.kind === 'chunked') this.responseScanner = new ChunkedScanner();
+      const close =
+        this.client.closing || !this.head.keepAlive || framing.kind === 'close' || !this.requestDone;
+      this.closeAfter = close;
+      this.responseStarted = true;
+      const headText = responseHeadFor(head, close);
+      if (rest === undefined || framing.kind === 'none') {
+        if (!this.client.write(headText)) this.upstream?.socket.pause();
+        if (rest !== undefined) this.upstreamOutOfStep = true;
+        if (framing.kind === 'none') this.responseComplete();
+        return;
+      }
+      const body = this.takeResponse(rest);
+      if (this.done) return;
+      if (!this.client.writeHead(headText, body)) this.upstream?.socket.pause();
+      if (this.responseEnded) this.responseComplete();
+      return;
+    }
+  }
+
+  /** The part of `chunk` that belongs to the response body; sets responseEnded when it ends in it. */
+  private takeResponse(chunk: Buffer): Buffer | undefined {
+    const framing = this.responseHead!.framing;
+    if (framing.kind === 'close') {
+      this.bytesOut += chunk.length;
+      return chunk;
+    }
+    let take = chunk.length;
+    if (this.responseScanner) {
+      const end = this.responseScanner.scan(chunk, 0);
+      if (end === -2) {
+        this.fail(
+          new ProxyError(
+            'UPSTREAM_ERROR',
+            `${this.target.authority}: malformed chunked body: ${this.responseScanner.error}`,
+          ),
+        );
+        return undefined;
+      }
+      if (end >= 0) {
+        take = end;
+        this.responseEnded = true;
+      }
+      this.bytesOut = this.responseScanner.dataBytes;
+    } else {
+      if (take >= this.responseLeft) {
+        take = this.responseLeft;
+        this.responseEnded = true;
+      }
+      this.responseLeft -= take;
+      this.bytesOut += take;
+    }
+    if (take < chunk.length) this.upstreamOutOfStep = true;
+    if (take === 0) return undefined;
+    return take === chunk.length ? chunk : chunk.subarray(0, take);
+  }
+
+  private feedResponse(chunk: Buffer): void {
+    if (this.responseEnded) {
+      this.upstreamOutOfStep = true;
+      return;
+    }
+    const body = this.takeResponse(chunk);
+    if (this.done) return;
+    if (body !== undefined && !this.client.write(body)) this.upstream?.socket.pause();
+    if (this.responseEnded) this.responseComplete();
+  }
+
+  onUpstreamEnd(): void {
+    if (this.responseHead?.framing.kind === 'close' && this.responseBuffer === undefined) {
+      this.responseEnded = true;
+      this.upstreamOutOfStep = true;
+      this.responseComplete();
+      return;
+    }
+    this.upstreamLost(undefined);
+  }
+
+  onUpstreamClose(error: Error | undefined): void {
+    this.upstream = undefined;
+    if (!this.done) this.upstreamLost(error);
+  }
+
+  private upstreamLost(error: Error | undefined): void {
+    if (this.done) return;
+    const upstream = this.upstream;
+    // A kept-alive connection the destination closed while idle: the request never reached it.
+    if (
+      this.reusedConnection &&
+      this.responseBytes === 0 &&
+      !this.retried &&
+      this.head.framing.kind === 'none' &&
+      RETRYABLE.has(this.head.method)
+    ) {
+      if (upstream) {
+        upstream.owner = undefined;
+        upstream.socket.destroy();
+      }
+      this.upstream = undefined;
+      this.retried = true;
+      this.pending = [];
+      this.connect([this.connectedAddress!]);
+      return;
+    }
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    this.fail(
+      new ProxyError(
+        error ? connectErrorCode(error as NodeJS.ErrnoException) : 'UPSTREAM_ERROR',
+        `${this.target.authority}: ${code ?? 'the destination closed the connection'}`,
+        { cause: error },
+      ),
+    );
+  }
+
+  private responseComplete(): void {
+    if (!this.requestDone) {
+      // The destination answered before the whole body came: the rest of it cannot be told from a
+      // next request without reading it, so this client connection ends with this response.
+      this.closeAfter = true;
+      this.upstreamOutOfStep = true;
+    }
+    this.complete();
+  }
+
+  private complete(): void {
+    if (this.done) return;
+    this.done = true;
+    this.upstreamDeadline = Number.POSITIVE_INFINITY;
+    const upstream = this.upstream;
+    if (upstream) {
+      if (this.responseHead!.reusable && !this.upstreamOutOfStep && this.requestDone) {
+        this.pool.put(upstream, performance.now());
+      } else {
+        upstream.owner = undefined;
+        upstream.socket.destroy();
+      }
+    }
+    this.onOutcome(
+      {
+        status: this.responseHead!.status,
+        decision: 'allow',
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+      },
+      this.connectedAddress,
+    );
+    this.client.finished(this.closeAfter);
+  }
+
+  /**
+   * Ends the exchange with an error: a response of the proxy's own when nothing was sent yet,
+   * otherwise the client connection is cut.
+   *
+   * @param error why
+   */
+  fail(error: ProxyError): void {
+    if (this.done) return;
+    this.done = true;
+    this.upstreamDeadline = Number.POSITIVE_INFINITY;
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    if (upstream) {
+      upstream.owner = undefined;
+      upstream.socket.destroy();
+    }
+    const status = this.responseHead ? this.responseHead.status : statusFor(error.code);
+    const decision = error.code === 'BAD_REQUEST' ? 'invalid' : 'allow';
+    this.onOutcome(
+      { status, decision, error: error.message, bytesIn: this.bytesIn, bytesOut: this.bytesOut },
+      this.connectedAddress,
+    );
+    if (this.responseStarted) {
+      this.client.destroy();
+      return;
+    }
+    const close = !this.requestDone || this.client.closing || !this.head.keepAlive;
+    this.client.write(plainResponse(status, `egress-router: ${error.message}\n`, close));
+    this.client.finished(close);
+  }
+
+  /** The client went away or timed out: the destination connection is closed, nothing is logged here. */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.upstreamDeadline = Number.POSITIVE_INFINITY;
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    if (upstream) {
+      upstream.owner = undefined;
+      upstream.socket.destroy();
+    }
+  }
+
+  /** The status the client saw, for a log line written elsewhere. */
+  get status(): number | undefined {
+    return this.responseHead?.status;
+  }
+
+  /** Called by the sweep when `upstreamDeadline` has passed. */
+  timedOut(): void {
+    this.fail(new ProxyError('RESPONSE_TIMEOUT', `${this.target.authority} did not answer in time`));
+  }
+}

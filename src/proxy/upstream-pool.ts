@@ -1,0 +1,181 @@
+import { connect, type Socket } from 'node:net';
+import { connectErrorCode, ProxyError } from './errors.js';
+import { type NumericIp, numericIpToString } from './policy/ip.js';
+
+/** What a pooled connection's events go to while a request uses it. */
+export interface UpstreamOwner {
+  onUpstreamData(chunk: Buffer): void;
+  onUpstreamEnd(): void;
+  onUpstreamClose(error: Error | undefined): void;
+  onUpstreamDrain(): void;
+}
+
+/** A connection to a destination address: used by one request at a time, kept between requests. */
+export class UpstreamConnection {
+  owner: UpstreamOwner | undefined;
+  /** performance.now() when it went back to the pool. */
+  idleSince = 0;
+  /** It has carried a request before: a failure before any answer may be the destination closing it. */
+  reused = false;
+  private error: Error | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    readonly key: string,
+    readonly address: NumericIp,
+    private readonly pool: UpstreamPool,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      if (this.owner) this.owner.onUpstreamData(chunk);
+      else socket.destroy(); // bytes nobody asked for: the connection is out of step
+    });
+    socket.on('end', () => {
+      if (this.owner) this.owner.onUpstreamEnd();
+      else socket.destroy();
+    });
+    socket.on('drain', () => this.owner?.onUpstreamDrain());
+    socket.on('error', (error: Error) => {
+      this.error = error;
+    });
+    socket.on('close', () => {
+      this.pool.forget(this);
+      const owner = this.owner;
+      this.owner = undefined;
+      owner?.onUpstreamClose(this.error);
+    });
+  }
+}
+
+/**
+ * Keep-alive connections to destination addresses, by address and port, used last-in first-out;
+ * only ever to an address a request's check allowed. A connection idle for `idleMs` is closed.
+ */
+export class UpstreamPool {
+  private readonly idle = new Map<string, UpstreamConnection[]>();
+  private closed = false;
+
+  constructor(
+    private readonly idleMs: number,
+    private readonly maxIdlePerKey = 256,
+  ) {}
+
+  /**
+   * An idle connection to one of the addresses (in their order) on `port`, taken out of the pool.
+   *
+   * @param addresses the allowed addresses
+   * @param port the destination port
+   * @returns a connection, or undefined when none is idle
+   */
+  take(addresses: readonly NumericIp[], port: number): UpstreamConnection | undefined {
+    if (this.idle.size === 0) return undefined;
+    for (const address of addresses) {
+      const list = this.idle.get(keyOf(address, port));
+      const conn = list?.pop();
+      if (conn) return conn;
+    }
+    return undefined;
+  }
+
+  /** Gives a connection back after a complete exchange; closed instead when the pool is full or closed. */
+  put(conn: UpstreamConnection, now: number): void {
+    conn.owner = undefined;
+    if (this.closed || conn.socket.destroyed) {
+      conn.socket.destroy();
+      return;
+    }
+    let list = this.idle.get(conn.key);
+    if (!list) {
+      list = [];
+      this.idle.set(conn.key, list);
+    }
+    if (list.length >= this.maxIdlePerKey) {
+      conn.socket.destroy();
+      return;
+    }
+    conn.idleSince = now;
+    conn.reused = true;
+    list.push(conn);
+  }
+
+  /** Removes a closed connection. */
+  forget(conn: UpstreamConnection): void {
+    const list = this.idle.get(conn.key);
+    if (!list) return;
+    const at = list.indexOf(conn);
+    if (at !== -1) list.splice(at, 1);
+    if (list.length === 0) this.idle.delete(conn.key);
+  }
+
+  /** Closes the connections idle since before `now - idleMs`. */
+  sweep(now: number): void {
+    for (const list of this.idle.values()) {
+      // Oldest first: the list is used from its end.
+      while (list.length > 0 && now - list[0]!.idleSince >= this.idleMs) list.shift()!.socket.destroy();
+    }
+  }
+
+  /** Closes every idle connection; later ones are closed when given back. */
+  close(): void {
+    this.closed = true;
+    for (const list of [...this.idle.values()]) for (const conn of [...list]) conn.socket.destroy();
+    this.idle.clear();
+  }
+
+  /**
+   * Opens a connection to the first address that accepts, in order, each attempt bounded by
+   * `timeoutMs`; nothing is resolved again (no DNS-rebinding window).
+   *
+   * @param addresses the allowed addresses
+   * @param port the destination port
+   * @param timeoutMs the connect timeout of each attempt
+   * @returns the connection
+   * @throws ProxyError of the last attempt, its cause the socket error
+   */
+  async open(addresses: readonly NumericIp[], port: number, timeoutMs: number): Promise<UpstreamConnection> {
+    let last: ProxyError | undefined;
+    for (const address of addresses) {
+      try {
+        const socket = await connectSocket(address, port, timeoutMs);
+        return new UpstreamConnection(socket, keyOf(address, port), address, this);
+      } catch (error) {
+        last = error as ProxyError;
+      }
+    }
+    throw last ?? new ProxyError('UNREACHABLE', 'no address to connect to');
+  }
+}
+
+function keyOf(address: NumericIp, port: number): string {
+  return `${address.family}/${address.value}/${port}`;
+}
+
+function connectSocket(address: NumericIp, port: number, timeoutMs: number): Promise<Socket> {
+  const host = numericIpToString(address);
+  return new Promise((resolve, reject) => {
+    // Heads and bodies go out as separate writes: without noDelay, Nagle holds the second until
+    // the destination's delayed ACK (40 ms).
+    const socket = connect({ host, port, noDelay: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ProxyError('CONNECT_TIMEOUT', `connecting to ${host} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(
+        new ProxyError(
+          connectErrorCode(error),
+          `connecting to ${host} failed: ${error.code ?? error.message}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    });
+  });
+}
