@@ -48,6 +48,8 @@ export class Exchange implements UpstreamOwner {
   private upstream: UpstreamConnection | undefined;
   /** The address connected to, kept after the connection is gone (logs, a retry). */
   private connectedAddress: NumericIp | undefined;
+  /** The same, as logged. */
+  addressText: string | undefined;
   /** The connection in use had carried a request before. */
   private reusedConnection = false;
   private readonly requestText: string;
@@ -81,18 +83,13 @@ export class Exchange implements UpstreamOwner {
     private readonly target: AbsoluteTarget,
     private readonly pool: UpstreamPool,
     private readonly timeouts: { readonly connectMs: number; readonly responseMs: number },
-    private readonly onOutcome: (outcome: ExchangeOutcome, address: NumericIp | undefined) => void,
+    private readonly onOutcome: (outcome: ExchangeOutcome, address: string | undefined) => void,
   ) {
     this.requestText = requestHeadFor(head, target.path, target.authority);
     const framing = head.framing;
     this.requestDone = framing.kind === 'none';
     if (framing.kind === 'length') this.bodyLeft = framing.length;
     this.bodyScanner = framing.kind === 'chunked' ? new ChunkedScanner() : undefined;
-  }
-
-  /** The address in use, once connected. */
-  get address(): NumericIp | undefined {
-    return this.connectedAddress;
   }
 
   /**
@@ -158,6 +155,7 @@ export class Exchange implements UpstreamOwner {
   private attach(conn: UpstreamConnection): void {
     this.upstream = conn;
     this.connectedAddress = conn.address;
+    this.addressText = conn.addressText;
     this.reusedConnection = conn.reused;
     conn.owner = this;
     this.upstreamDeadline = performance.now() + this.timeouts.responseMs;
@@ -391,7 +389,7 @@ export class Exchange implements UpstreamOwner {
         bytesIn: this.bytesIn,
         bytesOut: this.bytesOut,
       },
-      this.connectedAddress,
+      this.addressText,
     );
     this.client.finished(this.closeAfter);
   }
@@ -416,7 +414,7 @@ export class Exchange implements UpstreamOwner {
     const decision = error.code === 'BAD_REQUEST' ? 'invalid' : 'allow';
     this.onOutcome(
       { status, decision, error: error.message, bytesIn: this.bytesIn, bytesOut: this.bytesOut },
-      this.connectedAddress,
+      this.addressText,
     );
     if (this.responseStarted) {
       this.client.destroy();

@@ -14,24 +14,23 @@ export const LOCAL_ADDRESSES_TTL_MS = 5000;
  */
 export function createSelfCheck(now: () => number = Date.now): (ip: NumericIp) => boolean {
   let readAt = Number.NEGATIVE_INFINITY;
-  let own = new Set<string>();
+  let own4 = new Set<number>();
+  let own6 = new Set<bigint>();
   return (ip) => {
     if (ip.family === 4 && (ip.value >>> 24 === 127 || ip.value === 0)) return true;
     if (ip.family === 6 && (ip.value === 0n || ip.value === 1n)) return true;
     if (now() - readAt > LOCAL_ADDRESSES_TTL_MS) {
-      own = new Set();
+      own4 = new Set();
+      own6 = new Set();
       for (const list of Object.values(networkInterfaces())) {
         for (const entry of list ?? []) {
           const local = toNumericIp(entry.address.split('%')[0]!);
-          if (local) own.add(key(local));
+          if (local?.family === 4) own4.add(local.value);
+          else if (local?.family === 6) own6.add(local.value);
         }
       }
       readAt = now();
     }
-    return own.has(key(ip));
+    return ip.family === 4 ? own4.has(ip.value) : own6.has(ip.value);
   };
-}
-
-function key(ip: NumericIp): string {
-  return `${ip.family}:${ip.value.toString(16)}`;
 }

@@ -191,7 +191,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
             bytesIn: exchange?.bytesIn ?? 0,
             bytesOut: exchange?.bytesOut ?? 0,
           },
-          exchange?.address,
+          exchange?.addressText,
         );
       }
     }
@@ -327,11 +327,11 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     }
 
     /** Logs and counts the request being served, once. */
-    finish(outcome: ExchangeOutcome, address: NumericIp | undefined): void {
+    finish(outcome: ExchangeOutcome, address: string | undefined): void {
       const entry = this.entry;
       if (entry === undefined) return;
       this.entry = undefined;
-      if (address !== undefined) entry.address = numericIpToString(address);
+      if (address !== undefined) entry.address = address;
       entry.status = outcome.status;
       entry.decision = outcome.decision;
       entry.ms = Math.round(performance.now() - this.started);
@@ -423,7 +423,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
                 bytesIn: exchange.bytesIn,
                 bytesOut: 0,
               },
-              exchange.address,
+              exchange.addressText,
             );
             this.phase = 'closed';
             this.socket.end(plainResponse(408, 'egress-router: the request was not sent in time\n', true));

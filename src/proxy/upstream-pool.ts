@@ -17,14 +17,17 @@ export class UpstreamConnection {
   idleSince = 0;
   /** It has carried a request before: a failure before any answer may be the destination closing it. */
   reused = false;
+  /** The address as logged. */
+  readonly addressText: string;
   private error: Error | undefined;
 
   constructor(
     readonly socket: Socket,
-    readonly key: string,
     readonly address: NumericIp,
+    readonly port: number,
     private readonly pool: UpstreamPool,
   ) {
+    this.addressText = numericIpToString(address);
     socket.on('data', (chunk: Buffer) => {
       if (this.owner) this.owner.onUpstreamData(chunk);
       else socket.destroy(); // bytes nobody asked for: the connection is out of step
@@ -51,7 +54,8 @@ export class UpstreamConnection {
  * only ever to an address a request's check allowed. A connection idle for `idleMs` is closed.
  */
 export class UpstreamPool {
-  private readonly idle = new Map<string, UpstreamConnection[]>();
+  /** Idle connections by port, then by address value (a number for IPv4, a bigint for IPv6). */
+  private readonly idle = new Map<number, Map<number | bigint, UpstreamConnection[]>>();
   private closed = false;
 
   constructor(
@@ -67,10 +71,10 @@ export class UpstreamPool {
    * @returns a connection, or undefined when none is idle
    */
   take(addresses: readonly NumericIp[], port: number): UpstreamConnection | undefined {
-    if (this.idle.size === 0) return undefined;
+    const byAddress = this.idle.get(port);
+    if (byAddress === undefined) return undefined;
     for (const address of addresses) {
-      const list = this.idle.get(keyOf(address, port));
-      const conn = list?.pop();
+      const conn = byAddress.get(address.value)?.pop();
       if (conn) return conn;
     }
     return undefined;
@@ -83,10 +87,15 @@ export class UpstreamPool {
       conn.socket.destroy();
       return;
     }
-    let list = this.idle.get(conn.key);
-    if (!list) {
+    let byAddress = this.idle.get(conn.port);
+    if (byAddress === undefined) {
+      byAddress = new Map();
+      this.idle.set(conn.port, byAddress);
+    }
+    let list = byAddress.get(conn.address.value);
+    if (list === undefined) {
       list = [];
-      this.idle.set(conn.key, list);
+      byAddress.set(conn.address.value, list);
     }
     if (list.length >= this.maxIdlePerKey) {
       conn.socket.destroy();
@@ -94,30 +103,37 @@ export class UpstreamPool {
     }
     conn.idleSince = now;
     conn.reused = true;
+    // Reading may have been paused for a slow client: an idle connection reads, so that a close
+    // or stray bytes from the destination are seen (and the connection dropped) at once.
+    conn.socket.resume();
     list.push(conn);
   }
 
   /** Removes a closed connection. */
   forget(conn: UpstreamConnection): void {
-    const list = this.idle.get(conn.key);
-    if (!list) return;
+    const list = this.idle.get(conn.port)?.get(conn.address.value);
+    if (list === undefined) return;
     const at = list.indexOf(conn);
     if (at !== -1) list.splice(at, 1);
-    if (list.length === 0) this.idle.delete(conn.key);
   }
 
   /** Closes the connections idle since before `now - idleMs`. */
   sweep(now: number): void {
-    for (const list of this.idle.values()) {
-      // Oldest first: the list is used from its end.
-      while (list.length > 0 && now - list[0]!.idleSince >= this.idleMs) list.shift()!.socket.destroy();
+    for (const byAddress of this.idle.values()) {
+      for (const [value, list] of byAddress) {
+        // Oldest first: the list is used from its end.
+        while (list.length > 0 && now - list[0]!.idleSince >= this.idleMs) list.shift()!.socket.destroy();
+        if (list.length === 0) byAddress.delete(value);
+      }
     }
   }
 
   /** Closes every idle connection; later ones are closed when given back. */
   close(): void {
     this.closed = true;
-    for (const list of [...this.idle.values()]) for (const conn of [...list]) conn.socket.destroy();
+    for (const byAddress of this.idle.values()) {
+      for (const list of byAddress.values()) for (const conn of list) conn.socket.destroy();
+    }
     this.idle.clear();
   }
 
@@ -136,17 +152,13 @@ export class UpstreamPool {
     for (const address of addresses) {
       try {
         const socket = await connectSocket(address, port, timeoutMs);
-        return new UpstreamConnection(socket, keyOf(address, port), address, this);
+        return new UpstreamConnection(socket, address, port, this);
       } catch (error) {
         last = error as ProxyError;
       }
     }
     throw last ?? new ProxyError('UNREACHABLE', 'no address to connect to');
   }
-}
-
-function keyOf(address: NumericIp, port: number): string {
-  return `${address.family}/${address.value}/${port}`;
 }
 
 function connectSocket(address: NumericIp, port: number, timeoutMs: number): Promise<Socket> {

@@ -186,20 +186,25 @@ export function parseResponseHead(text: string, method: string): HeadResult<Resp
   };
 }
 
+/** The Connection tokens of a head without a Connection header: shared, never changed. */
+const NO_TOKENS: ReadonlySet<string> = new Set();
+const NONE: readonly string[] = [];
+
 interface Fields {
   readonly headers: HeaderField[];
-  readonly connectionTokens: Set<string>;
-  readonly lengths: string[];
-  readonly codings: string[];
+  readonly connectionTokens: ReadonlySet<string>;
+  readonly lengths: readonly string[];
+  readonly codings: readonly string[];
   readonly hosts: number;
   readonly upgradeHeader: boolean;
 }
 
 function parseFields(text: string, lineEnd: number): HeadResult<Fields> {
   const headers: HeaderField[] = [];
-  const connectionTokens = new Set<string>();
-  const lengths: string[] = [];
-  const codings: string[] = [];
+  // Allocated when a head has the header: most have no Connection, Transfer-Encoding or length.
+  let connectionTokens: Set<string> | undefined;
+  let lengths: string[] | undefined;
+  let codings: string[] | undefined;
   let hosts = 0;
   let upgradeHeader = false;
   let at = lineEnd === -1 ? text.length : lineEnd + 2;
@@ -234,12 +239,15 @@ function parseFields(text: string, lineEnd: number): HeadResult<Fields> {
     headers.push({ name, lower, value });
     switch (lower) {
       case 'content-length':
+        lengths ??= [];
         lengths.push(value);
         break;
       case 'transfer-encoding':
+        codings ??= [];
         for (const coding of value.split(',')) codings.push(coding.trim().toLowerCase());
         break;
       case 'connection':
+        connectionTokens ??= new Set();
         for (const token of value.split(',')) {
           const t = token.trim().toLowerCase();
           if (t !== '') connectionTokens.add(t);
@@ -253,7 +261,17 @@ function parseFields(text: string, lineEnd: number): HeadResult<Fields> {
         break;
     }
   }
-  return { ok: true, value: { headers, connectionTokens, lengths, codings, hosts, upgradeHeader } };
+  return {
+    ok: true,
+    value: {
+      headers,
+      connectionTokens: connectionTokens ?? NO_TOKENS,
+      lengths: lengths ?? NONE,
+      codings: codings ?? NONE,
+      hosts,
+      upgradeHeader,
+    },
+  };
 }
 
 /** One Content-Length, digits only: a list or two fields, even equal, are refused. */
