@@ -33,6 +33,8 @@ export interface ExchangeOutcome {
 
 /** Responses heads larger than this are refused (502): no destination needs more. */
 const MAX_RESPONSE_HEAD_BYTES = 65_536;
+/** Interim responses (1xx) accepted before the final one. */
+const MAX_INTERIM_RESPONSES = 8;
 /** Request body bytes held while the destination connection is being opened, before reading pauses. */
 const MAX_PENDING_BODY_BYTES = 65_536;
 /** Methods safe to send again when a kept-alive connection turns out closed before any answer (RFC 9110 9.2.2). */
@@ -68,6 +70,10 @@ export class Exchange implements UpstreamOwner {
   responseStarted = false;
   /** The client connection ends after this response. */
   private closeAfter = false;
+  /** Interim (1xx) responses received. */
+  private interim = 0;
+  /** Chunk data of the current read, for an HTTP/1.0 client. */
+  private dechunked: Buffer[] = [];
   private responseEnded = false;
   bytesOut = 0;
   private upstreamOutOfStep = false;
@@ -122,6 +128,11 @@ export class Exchange implements UpstreamOwner {
     }
     if (take < chunk.length) rest = chunk.subarray(take);
     if (take > 0) this.sendBody(take === chunk.length ? chunk : chunk.subarray(0, take));
+    // The destination's time to answer runs from the end of the request (while the body comes,
+    // the client's request timeout applies).
+    if (this.requestDone && this.upstream !== undefined && this.responseHead === undefined) {
+      this.upstreamDeadline = performance.now() + this.timeouts.responseMs;
+    }
     return rest;
   }
 
@@ -158,7 +169,7 @@ export class Exchange implements UpstreamOwner {
     this.addressText = conn.addressText;
     this.reusedConnection = conn.reused;
     conn.owner = this;
-    this.upstreamDeadline = performance.now() + this.timeouts.responseMs;
+    if (this.requestDone) this.upstreamDeadline = performance.now() + this.timeouts.responseMs;
     const pending = this.pending;
     this.pending = undefined;
     const socket = conn.socket;
@@ -195,7 +206,10 @@ export class Exchange implements UpstreamOwner {
   }
 
   onUpstreamData(chunk: Buffer): void {
-    this.upstreamDeadline = performance.now() + this.timeouts.responseMs;
+    // Interim responses do not extend the time to answer; the final head and body data do.
+    if (this.responseHead !== undefined || this.requestDone) {
+      this.upstreamDeadline = performance.now() + this.timeouts.responseMs;
+    }
     if (this.responseHead === undefined || this.responseBuffer !== undefined) {
       this.readResponseHead(chunk);
       return;
@@ -208,11 +222,11 @@ export class Exchange implements UpstreamOwner {
     this.responseBytes += chunk.length;
     for (;;) {
       const end = headEnd(buffer, 0);
+      if (end === -1 ? buffer.length > MAX_RESPONSE_HEAD_BYTES : end - 4 > MAX_RESPONSE_HEAD_BYTES) {
+        this.fail(new ProxyError('UPSTREAM_ERROR', `${this.target.authority}: response head too large`));
+        return;
+      }
       if (end === -1) {
-        if (buffer.length > MAX_RESPONSE_HEAD_BYTES) {
-          this.fail(new ProxyError('UPSTREAM_ERROR', `${this.target.authority}: response head too large`));
-          return;
-        }
         this.responseBuffer = buffer;
         return;
       }
@@ -230,9 +244,16 @@ export class Exchange implements UpstreamOwner {
           this.fail(new ProxyError('UPSTREAM_ERROR', `${this.target.authority}: switched protocols unasked`));
           return;
         }
-        // An interim response (100 Continue, 103 Early Hints) goes to the client; the final one follows.
-        this.responseStarted = true;
-        this.client.write(responseHeadFor(head, false));
+        // An interim response (100 Continue, 103 Early Hints) goes to an HTTP/1.1 client (an HTTP/1.0
+        // one knows none); the final one follows. A destination that sends them without end is cut.
+        if (++this.interim > MAX_INTERIM_RESPONSES) {
+          this.fail(new ProxyError('UPSTREAM_ERROR', `${this.target.authority}: too many interim responses`));
+          return;
+        }
+        if (this.head.minor === 1) {
+          this.responseStarted = true;
+          if (!this.client.write(responseHeadFor(head, false))) this.upstream?.socket.pause();
+        }
         if (rest === undefined) {
           this.responseBuffer = undefined;
           this.responseHead = undefined;
@@ -244,13 +265,18 @@ export class Exchange implements UpstreamOwner {
       this.responseHead = head;
       this.responseBuffer = undefined;
       const framing = head.framing;
+      // An HTTP/1.0 client cannot read chunked framing: it gets the data, delimited by the close.
+      const dechunk = framing.kind === 'chunked' && this.head.minor === 0;
       if (framing.kind === 'length') this.responseLeft = framing.length;
       else if (framing.kind === 'chunked') this.responseScanner = new ChunkedScanner();
+      if (dechunk)
+        this.responseScanner!.onData = (bytes, from, to) =>
+          this.dechunked.push((bytes as Buffer).subarray(from, to));
       const close =
         this.client.closing || !this.head.keepAlive || framing.kind === 'close' || !this.requestDone;
       this.closeAfter = close;
       this.responseStarted = true;
-      const headText = responseHeadFor(head, close);
+      const headText = responseHeadFor(head, close, dechunk);
       if (rest === undefined || framing.kind === 'none') {
         if (!this.client.write(headText)) this.upstream?.socket.pause();
         if (rest !== undefined) this.upstreamOutOfStep = true;
@@ -289,6 +315,12 @@ export class Exchange implements UpstreamOwner {
         this.responseEnded = true;
       }
       this.bytesOut = this.responseScanner.dataBytes;
+      if (this.responseScanner.onData !== undefined) {
+        if (take < chunk.length) this.upstreamOutOfStep = true;
+        const data = this.dechunked;
+        this.dechunked = [];
+        return data.length === 0 ? undefined : data.length === 1 ? data[0] : Buffer.concat(data);
+      }
     } else {
       if (take >= this.responseLeft) {
         take = this.responseLeft;

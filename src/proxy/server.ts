@@ -126,7 +126,14 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     phase: 'idle' | 'head' | 'busy' | 'tunnel' | 'closed' = 'idle';
     /** When the current phase times out (performance.now()), and how. */
     deadline: number;
-    deadlineKind: 'keep-alive' | 'headers' | 'request' | 'none' = 'keep-alive';
+    deadlineKind: 'keep-alive' | 'headers' | 'request' | 'linger' | 'none' = 'keep-alive';
+    /** Bytes still to write at the last sweep, while closing: a client that reads nothing is cut. */
+    private unwritten = 0;
+    /** readHead is running: a call from within it (a request answered at once) loops instead of recursing. */
+    private reading = false;
+    private readAgain = false;
+    /** The next request waits until the client has read the last response (its write buffer drained). */
+    private awaitingDrain = false;
     private requestStarted = 0;
     exchange: ExchangeType | undefined;
     /** The entry of the request being served, logged once. */
@@ -141,7 +148,13 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       this.deadline = performance.now() + settings.keepAliveTimeoutMs;
       socket.on('data', this.onData);
       socket.on('end', this.onEnd);
-      socket.on('drain', () => this.exchange?.onClientDrain());
+      socket.on('drain', () => {
+        this.exchange?.onClientDrain();
+        if (!this.awaitingDrain || this.phase !== 'idle') return;
+        this.awaitingDrain = false;
+        this.resumeReading();
+        this.readHead();
+      });
       socket.on('error', () => {});
       socket.on('close', () => this.onClose());
     }
@@ -151,6 +164,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     }
 
     private readonly onData = (chunk: Buffer): void => {
+      if (this.phase === 'closed') return; // answered and closing: the rest is not read
       const exchange = this.exchange;
       if (exchange !== undefined && !exchange.requestDone) {
         const rest = exchange.feedBody(chunk);
@@ -158,12 +172,27 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
         return;
       }
       this.hold(chunk);
-      if (this.phase === 'idle' || this.phase === 'head') this.readHead();
+      if ((this.phase === 'idle' && !this.awaitingDrain) || this.phase === 'head') this.readHead();
     };
 
+    /** Keeps bytes of a next request; reading pauses while they wait and pass MAX_BUFFERED_BYTES. */
     private hold(chunk: Buffer): void {
       this.buffer = this.buffer === undefined ? chunk : Buffer.concat([this.buffer, chunk]);
-      if (this.phase === 'busy' && this.buffer.length > MAX_BUFFERED_BYTES) this.pauseReading();
+      const waiting = this.phase === 'busy' || this.awaitingDrain;
+      if (waiting && this.buffer.length > MAX_BUFFERED_BYTES) this.pauseReading();
+    }
+
+    /** Ends the connection after `last` (and whatever is still being written), and reads no more. */
+    private close(last?: Buffer): void {
+      this.phase = 'closed';
+      this.buffer = undefined;
+      this.deadlineKind = 'linger';
+      this.deadline = performance.now() + settings.keepAliveTimeoutMs;
+      this.socket.pause();
+      if (last === undefined) this.socket.end();
+      else this.socket.end(last);
+      this.socket.destroySoon();
+      this.unwritten = this.socket.writableLength;
     }
 
     private readonly onEnd = (): void => {
@@ -196,8 +225,28 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       }
     }
 
-    /** Reads the next request head from the buffer, if it is complete. */
+    /**
+     * Reads and serves the requests in the buffer, one at a time: each that is answered at once
+     * (refused, or denied) lets the loop go on to the next.
+     */
     readHead(): void {
+      if (this.reading) {
+        this.readAgain = true;
+        return;
+      }
+      this.reading = true;
+      try {
+        do {
+          this.readAgain = false;
+          this.readOneHead();
+        } while (this.readAgain && this.phase === 'idle' && !this.awaitingDrain);
+      } finally {
+        this.reading = false;
+      }
+    }
+
+    /** Reads the next request head from the buffer, if it is complete, and starts serving it. */
+    private readOneHead(): void {
       let buffer = this.buffer;
       if (buffer === undefined) return;
       let start = 0;
@@ -247,24 +296,18 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
      * or the code of a limit), and the connection closed.
      */
     private refuseHead(status: number, reason: string, error = reason): void {
-      this.phase = 'closed';
       counts.request('http', 'invalid', status);
       log.info({ kind: 'http', client: this.client, status, decision: 'invalid', error }, 'request');
-      this.socket.end(plainResponse(status, `egress-router: ${reason}\n`, true));
-      this.socket.destroySoon();
+      this.close(plainResponse(status, `egress-router: ${reason}\n`, true));
     }
 
     private refuseUpgrade(head: RequestHead): void {
-      this.phase = 'closed';
       counts.request('http', 'invalid', 501);
       log.info(
         { kind: 'http', client: this.client, method: head.method, status: 501, decision: 'invalid' },
         'request',
       );
-      this.socket.end(
-        plainResponse(501, 'egress-router: protocol upgrades are not proxied; use CONNECT\n', true),
-      );
-      this.socket.destroySoon();
+      this.close(plainResponse(501, 'egress-router: protocol upgrades are not proxied; use CONNECT\n', true));
     }
 
     private forward(head: RequestHead): void {
@@ -381,14 +424,19 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       this.entry = undefined;
       if (this.phase === 'closed') return;
       if (close || this.closing) {
-        this.phase = 'closed';
-        this.socket.end();
-        this.socket.destroySoon();
+        this.close();
         return;
       }
       this.phase = 'idle';
       this.deadline = performance.now() + settings.keepAliveTimeoutMs;
       this.deadlineKind = 'keep-alive';
+      // A client that does not read its responses gets no more served (pipelining cannot make the
+      // proxy hold answers without bound): the next request waits for the 'drain'.
+      if (this.socket.writableNeedDrain) {
+        this.awaitingDrain = true;
+        if (this.buffer !== undefined && this.buffer.length > MAX_BUFFERED_BYTES) this.pauseReading();
+        return;
+      }
       this.resumeReading();
       if (this.buffer !== undefined) this.readHead();
     }
@@ -401,8 +449,16 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     expire(now: number): void {
       const exchange = this.exchange;
       if (exchange !== undefined && now >= exchange.upstreamDeadline) exchange.timedOut();
+      if (this.phase === 'closed' && this.socket.writableLength < this.unwritten) {
+        // Still taking the last response: closing goes on.
+        this.unwritten = this.socket.writableLength;
+        this.deadline = now + settings.keepAliveTimeoutMs;
+      }
       if (this.deadlineKind === 'none' || now < this.deadline) return;
       switch (this.phase) {
+        case 'closed':
+          this.socket.destroy();
+          break;
         case 'idle':
           this.socket.destroy();
           break;
@@ -425,9 +481,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
               },
               exchange.addressText,
             );
-            this.phase = 'closed';
-            this.socket.end(plainResponse(408, 'egress-router: the request was not sent in time\n', true));
-            this.socket.destroySoon();
+            this.close(plainResponse(408, 'egress-router: the request was not sent in time\n', true));
           }
           break;
       }
@@ -455,9 +509,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       };
       const refuse = (error: ProxyError, decision: string) => {
         const status = statusFor(error.code);
-        this.phase = 'closed';
-        socket.end(plainResponse(status, `egress-router: ${error.message}\n`, true));
-        socket.destroySoon();
+        this.close(plainResponse(status, `egress-router: ${error.message}\n`, true));
         done(status, decision, error);
       };
       const parsed = parseConnectTarget(head.target);

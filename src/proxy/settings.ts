@@ -97,7 +97,7 @@ export const PROXY_SETTINGS: readonly SettingSpec[] = [
     default: 60_000,
     min: 100,
     max: 3_600_000,
-    doc: 'time a destination has to answer a plain HTTP request; then 504',
+    doc: 'time a destination has to answer a plain HTTP request once it is sent, and between bytes of the answer; then 504',
   },
   {
     variable: 'EGRESS_HTTP_PROXY_IDLE_TIMEOUT_MS',

@@ -74,8 +74,12 @@ export class UpstreamPool {
     const byAddress = this.idle.get(port);
     if (byAddress === undefined) return undefined;
     for (const address of addresses) {
-      const conn = byAddress.get(address.value)?.pop();
-      if (conn) return conn;
+      const list = byAddress.get(address.value);
+      if (list === undefined) continue;
+      for (let conn = list.pop(); conn !== undefined; conn = list.pop()) {
+        // Closed by the destination, its close event not seen yet: never handed out.
+        if (!conn.socket.destroyed && conn.socket.readyState === 'open') return conn;
+      }
     }
     return undefined;
   }
@@ -83,7 +87,8 @@ export class UpstreamPool {
   /** Gives a connection back after a complete exchange; closed instead when the pool is full or closed. */
   put(conn: UpstreamConnection, now: number): void {
     conn.owner = undefined;
-    if (this.closed || conn.socket.destroyed) {
+    // Bytes already read and not yet delivered would be taken for the next request's answer.
+    if (this.closed || conn.socket.destroyed || conn.socket.readableLength > 0) {
       conn.socket.destroy();
       return;
     }

@@ -34,6 +34,8 @@ export class ChunkedScanner {
   private trailer = 0;
   /** The chunk data seen so far: the body's size without its framing. */
   dataBytes = 0;
+  /** When set, told each run of chunk data (`bytes[start, end)`): to pass a body on without its framing. */
+  onData: ((bytes: Uint8Array, start: number, end: number) => void) | undefined;
   /** Why the body was refused, once `scan` returned -2. */
   error: string | undefined;
 
@@ -60,6 +62,7 @@ export class ChunkedScanner {
           const take = Math.min(this.size, n - i);
           this.size -= take;
           this.dataBytes += take;
+          this.onData?.(bytes, i, i + take);
           i += take;
           if (this.size === 0) this.state = State.DataCr;
           continue;

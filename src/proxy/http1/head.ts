@@ -109,6 +109,10 @@ export function parseRequestHead(text: string): HeadResult<RequestHead> {
   if (!fields.ok) return fields;
   const { headers, connectionTokens, lengths, codings, hosts, upgradeHeader } = fields.value;
   if (hosts > 1) return refuse('more than one Host header');
+  // RFC 9110 7.6.1: Connection never names these; a proxy that dropped them would unframe the body.
+  for (const framingHeader of ['content-length', 'transfer-encoding', 'host']) {
+    if (connectionTokens.has(framingHeader)) return refuse(`Connection names '${framingHeader}'`);
+  }
   let framing: Framing = { kind: 'none' };
   if (codings.length > 0) {
     if (lengths.length > 0) return refuse('both Content-Length and Transfer-Encoding');
