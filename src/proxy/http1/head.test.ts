@@ -805,3 +805,14 @@ describe('parseResponseHead() refuses what two parsers could read differently', 
     }
   });
 });
+
+describe('parseRequestHead() refuses a Connection header that names a framing header', () => {
+  for (const name of ['Content-Length', 'transfer-encoding', 'Host']) {
+    test(`Connection: keep-alive, ${name}`, () => {
+      assert.equal(
+        request(head('POST http://a.test/ HTTP/1.1', `Connection: keep-alive, ${name}`, 'Content-Length: 5')),
+        `refused: Connection names '${name.toLowerCase()}'`,
+      );
+    });
+  }
+});
