@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { createLogger, fastInfo } from './logger.js';
+import { BatchedWriter, createLogger, fastInfo } from './logger.js';
 
 /** A logger writing into an array of lines. */
 function capture(debug: boolean): { lines: string[]; log: ReturnType<typeof createLogger> } {
@@ -42,4 +45,26 @@ describe('fastInfo() writes the lines log.info writes', () => {
       });
     }
   }
+});
+
+describe('BatchedWriter writes lines in batches, in order', () => {
+  test('held until minLength or a flush, then written together', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'batched-'));
+    const path = join(dir, 'log');
+    const fd = openSync(path, 'w');
+    try {
+      const writer = new BatchedWriter(fd, 20, 60_000);
+      writer.write('one\n');
+      writer.write('two\n');
+      assert.equal(readFileSync(path, 'utf8'), '', 'held');
+      writer.write('a line past the batch size\n');
+      assert.equal(readFileSync(path, 'utf8'), 'one\ntwo\na line past the batch size\n');
+      writer.write('ü last\n');
+      writer.flushSync();
+      assert.equal(readFileSync(path, 'utf8'), 'one\ntwo\na line past the batch size\nü last\n');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 
 /** The logger every long-running command uses: pino, JSON lines on stdout. */
@@ -8,15 +9,67 @@ export const LOG_FLUSH_MS = 200;
 
 /**
  * stdout for a server that logs one line per connection or request: lines are written in batches
- * of 4 KiB, or every LOG_FLUSH_MS, not one system call (or thread-pool round trip) per line; what is
- * left is written when the process exits.
+ * of 4 KiB, or every LOG_FLUSH_MS, not one system call per line; what is left is written when the
+ * process exits. pino and fastInfo both write here, so lines keep their order.
  *
  * @returns the destination for createLogger
  */
-export function batchedStdout(): pino.DestinationStream {
-  const destination = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: LOG_FLUSH_MS });
-  process.once('exit', () => destination.flushSync());
-  return destination;
+export function batchedStdout(): BatchedWriter {
+  const writer = new BatchedWriter(1, 4096, LOG_FLUSH_MS);
+  process.once('exit', () => writer.flushSync());
+  return writer;
+}
+
+/**
+ * Lines kept in memory and written together, synchronously. (sonic-boom's batching, which pino
+ * offers, measures its whole pending text for every line: a few microseconds a line at 4 KiB.) A
+ * write refused for now (EAGAIN: a full non-blocking pipe) keeps its bytes for the next flush.
+ */
+export class BatchedWriter {
+  private parts: string[] = [];
+  private length = 0;
+  private unwritten: Buffer | undefined;
+
+  constructor(
+    private readonly fd: number,
+    private readonly minLength: number,
+    flushMs: number,
+  ) {
+    setInterval(() => this.flushSync(), flushMs).unref();
+  }
+
+  write(line: string): boolean {
+    this.parts.push(line);
+    this.length += line.length;
+    if (this.length >= this.minLength) this.flushSync();
+    return true;
+  }
+
+  /** Writes what is pending now. */
+  flushSync(): void {
+    if (this.parts.length > 0) {
+      const text = Buffer.from(this.parts.join(''), 'utf8');
+      this.parts = [];
+      this.length = 0;
+      this.unwritten = this.unwritten === undefined ? text : Buffer.concat([this.unwritten, text]);
+    }
+    let pending = this.unwritten;
+    while (pending !== undefined && pending.length > 0) {
+      try {
+        pending = pending.subarray(writeSync(this.fd, pending));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') break;
+        pending = undefined; // stdout is gone: nothing can be logged any more
+      }
+    }
+    this.unwritten = pending !== undefined && pending.length > 0 ? pending : undefined;
+  }
+
+  /** pino calls this on `logger.flush()`. */
+  flush(done?: (error?: Error) => void): void {
+    this.flushSync();
+    done?.();
+  }
 }
 
 /**
