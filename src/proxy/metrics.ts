@@ -8,6 +8,14 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 export class RequestCounts {
   /** The label values of requests_total and their count, by `kind decision status`. */
   readonly #requests = new Map<string, { kind: string; decision: string; status: string; count: number }>();
+  #last:
+    | {
+        kind: string;
+        decision: string;
+        status: number;
+        counted: { count: number };
+      }
+    | undefined;
   toUpstream = 0;
   toClient = 0;
   /** CONNECT tunnels open now. */
@@ -15,10 +23,20 @@ export class RequestCounts {
 
   /** Counts one request or tunnel when it is done. */
   request(kind: 'http' | 'connect', decision: string, status: number): void {
+    // The last count used is the next one most of the time: no key is built for it.
+    const last = this.#last;
+    if (last !== undefined && last.status === status && last.decision === decision && last.kind === kind) {
+      last.counted.count++;
+      return;
+    }
     const key = `${kind} ${decision} ${status}`;
-    const counted = this.#requests.get(key);
+    let counted = this.#requests.get(key);
     if (counted) counted.count++;
-    else this.#requests.set(key, { kind, decision, status: String(status), count: 1 });
+    else {
+      counted = { kind, decision, status: String(status), count: 1 };
+      this.#requests.set(key, counted);
+    }
+    this.#last = { kind, decision, status, counted };
   }
 
   /** Counts bytes relayed each way. */

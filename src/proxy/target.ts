@@ -30,7 +30,7 @@ export type TargetResult<T> =
  * @returns the target, or why it is refused
  */
 export function parseConnectTarget(text: string): TargetResult<Target> {
-  return parseAuthority(text, undefined);
+  return readAuthority(text, undefined);
 }
 
 /**
@@ -53,10 +53,26 @@ export function parseAbsoluteTarget(text: string): TargetResult<AbsoluteTarget> 
   const authorityText = end === -1 ? rest : rest.slice(0, end);
   const pathPart = end === -1 ? '' : rest.slice(end);
   if (pathPart.includes('\\')) return { ok: false, reason: 'backslash in the request target' };
-  const authority = parseAuthority(authorityText, 80);
+  const authority = readAuthority(authorityText, 80);
   if (!authority.ok) return authority;
   const path = pathPart === '' ? '/' : pathPart.startsWith('?') ? `/${pathPart}` : pathPart;
   return { ok: true, value: { ...authority.value, path } };
+}
+
+/** Authorities read recently, by default port and text: clients ask for the same few again and again. */
+const AUTHORITY_CACHE_SIZE = 1024;
+const authorities = [new Map<string, TargetResult<Target>>(), new Map<string, TargetResult<Target>>()];
+
+/** parseAuthority, remembered (it is pure): emptied when full, so it holds at most 1,024 of each. */
+function readAuthority(text: string, defaultPort: 80 | undefined): TargetResult<Target> {
+  const cache = authorities[defaultPort === undefined ? 0 : 1]!;
+  let result = cache.get(text);
+  if (result === undefined) {
+    result = parseAuthority(text, defaultPort);
+    if (cache.size >= AUTHORITY_CACHE_SIZE) cache.clear();
+    cache.set(text, result);
+  }
+  return result;
 }
 
 function parseAuthority(text: string, defaultPort: number | undefined): TargetResult<Target> {
