@@ -134,6 +134,10 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     private readAgain = false;
     /** The next request waits until the client has read the last response (its write buffer drained). */
     private awaitingDrain = false;
+    /** A tunnel's destination socket, the bytes both sides had read at the last sweep, and when they last changed. */
+    private remote: Socket | undefined;
+    private tunnelBytes = 0;
+    private tunnelActiveAt = 0;
     private requestStarted = 0;
     exchange: ExchangeType | undefined;
     /** The entry of the request being served, logged once. */
@@ -454,6 +458,20 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
         this.unwritten = this.socket.writableLength;
         this.deadline = now + settings.keepAliveTimeoutMs;
       }
+      const remote = this.remote;
+      if (remote !== undefined) {
+        // A tunnel with no traffic either way for the idle timeout is closed. Seen from the bytes
+        // read at each sweep: nothing is armed or refreshed per chunk.
+        const bytes = this.socket.bytesRead + remote.bytesRead;
+        if (bytes !== this.tunnelBytes) {
+          this.tunnelBytes = bytes;
+          this.tunnelActiveAt = now;
+        } else if (now - this.tunnelActiveAt >= settings.idleTimeoutMs) {
+          this.socket.destroy();
+          remote.destroy();
+        }
+        return;
+      }
       if (this.deadlineKind === 'none' || now < this.deadline) return;
       switch (this.phase) {
         case 'closed':
@@ -544,7 +562,10 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
             this.buffer = undefined;
             if (early !== undefined) remote.write(early);
             if (this.ended) remote.end();
-            splice(socket, connected, settings.idleTimeoutMs, () => {
+            this.remote = remote;
+            this.tunnelActiveAt = performance.now();
+            this.tunnelBytes = socket.bytesRead + remote.bytesRead;
+            splice(socket, connected, () => {
               counts.openTunnels--;
               tunnels--;
               done(200, 'allow');
@@ -577,6 +598,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       settings.keepAliveTimeoutMs / 4,
       settings.responseTimeoutMs / 4,
       settings.requestTimeoutMs / 4,
+      settings.idleTimeoutMs / 4,
     ),
   );
   const sweep = setInterval(() => {
@@ -627,11 +649,11 @@ function peer(address: string | undefined): string | undefined {
 
 /**
  * Relays bytes both ways, respecting half-close (a FIN from one side is passed on while the other
- * direction goes on), closes both on an error or after `idleMs` without traffic, and calls `onClose`
- * once when both are closed. The destination's bytes come through its reader (a buffer of its own,
+ * direction goes on), closes both on an error, and calls `onClose` once when both are closed (the
+ * sweep closes idle tunnels). The destination's bytes come through its reader (a buffer of its own,
  * no copy per chunk: the direction of downloads); the client's are piped.
  */
-function splice(client: Socket, upstream: Upstream, idleMs: number, onClose: () => void): void {
+function splice(client: Socket, upstream: Upstream, onClose: () => void): void {
   const remote = upstream.socket;
   let open = 2;
   const closed = () => {
@@ -650,7 +672,6 @@ function splice(client: Socket, upstream: Upstream, idleMs: number, onClose: () 
     [client, remote],
     [remote, client],
   ] as const) {
-    from.setTimeout(idleMs, destroyBoth);
     from.on('error', destroyBoth);
     from.once('close', () => {
       to.destroy();
