@@ -46,6 +46,7 @@ interface Checked {
 /** Error codes logged for limits, as Node's HTTP server named them (kept for log queries). */
 const HEADERS_TOO_LARGE = 'HPE_HEADER_OVERFLOW';
 const REQUEST_TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT';
+const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1');
 /** Bytes of a next (pipelined) request held while one is served, before reading pauses. */
 const MAX_BUFFERED_BYTES = 65_536;
 
@@ -539,43 +540,49 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       entry.host = target.authority;
       entry.port = target.port;
       // Bytes sent after the head (a TLS ClientHello) wait in the buffer until the tunnel is up.
-      new Promise<Checked>((resolve) => resolve(check(target, entry)))
-        .then(({ addresses }) => connectFirst(addresses, target.port, settings.connectTimeoutMs))
-        .then(
-          (connected) => {
-            upstream = connected;
-            entry.address = numericIpToString(connected.address);
-            const remote = connected.socket;
-            if (this.phase === 'closed') {
-              remote.destroy();
-              remote.once('close', () => connected.reader.release());
-              return done(499, 'allow');
-            }
-            this.phase = 'tunnel';
-            socket.off('data', this.onData);
-            socket.off('end', this.onEnd);
-            this.resumeReading();
-            counts.openTunnels++;
-            tunnels++;
-            socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
-            const early = this.buffer;
-            this.buffer = undefined;
-            if (early !== undefined) remote.write(early);
-            if (this.ended) remote.end();
-            this.remote = remote;
-            this.tunnelActiveAt = performance.now();
-            this.tunnelBytes = socket.bytesRead + remote.bytesRead;
-            splice(socket, connected, () => {
-              counts.openTunnels--;
-              tunnels--;
-              done(200, 'allow');
-            });
-          },
-          (error: ProxyError) => {
-            if (this.phase === 'closed') return done(499, decisionOf(error), error);
-            refuse(error, decisionOf(error));
-          },
-        );
+      const refused = (error: ProxyError) => {
+        if (this.phase === 'closed') done(499, decisionOf(error), error);
+        else refuse(error, decisionOf(error));
+      };
+      const allowed = ({ addresses }: Checked) =>
+        connectFirst(addresses, target.port, settings.connectTimeoutMs).then((connected) => {
+          upstream = connected;
+          entry.address = numericIpToString(connected.address);
+          const remote = connected.socket;
+          if (this.phase === 'closed') {
+            remote.destroy();
+            remote.once('close', () => connected.reader.release());
+            return done(499, 'allow');
+          }
+          this.phase = 'tunnel';
+          socket.off('data', this.onData);
+          socket.off('end', this.onEnd);
+          this.resumeReading();
+          counts.openTunnels++;
+          tunnels++;
+          socket.write(CONNECTION_ESTABLISHED);
+          const early = this.buffer;
+          this.buffer = undefined;
+          if (early !== undefined) remote.write(early);
+          if (this.ended) remote.end();
+          this.remote = remote;
+          this.tunnelActiveAt = performance.now();
+          this.tunnelBytes = socket.bytesRead + remote.bytesRead;
+          splice(socket, connected, () => {
+            counts.openTunnels--;
+            tunnels--;
+            done(200, 'allow');
+          });
+        }, refused);
+      let checked: Checked | Promise<Checked>;
+      try {
+        checked = check(target, entry);
+      } catch (error) {
+        refused(error as ProxyError);
+        return;
+      }
+      if (checked instanceof Promise) checked.then(allowed, refused);
+      else allowed(checked);
     }
   }
 
@@ -651,7 +658,7 @@ function peer(address: string | undefined): string | undefined {
  * Relays bytes both ways, respecting half-close (a FIN from one side is passed on while the other
  * direction goes on), closes both on an error, and calls `onClose` once when both are closed (the
  * sweep closes idle tunnels). The destination's bytes come through its reader (a buffer of its own,
- * no copy per chunk: the direction of downloads); the client's are piped.
+ * no copy per chunk: the direction of downloads); the client's are written on as they come.
  */
 function splice(client: Socket, upstream: Upstream, onClose: () => void): void {
   const remote = upstream.socket;
@@ -665,7 +672,13 @@ function splice(client: Socket, upstream: Upstream, onClose: () => void): void {
     client.destroy();
     remote.destroy();
   };
-  client.pipe(remote);
+  // Uploads: written on as they come, reading paused while the destination's buffer is full (what
+  // pipe() does, without its bookkeeping per tunnel).
+  client.on('data', (chunk: Buffer) => {
+    if (!remote.write(chunk)) client.pause();
+  });
+  remote.on('drain', () => client.resume());
+  client.on('end', () => remote.end());
   upstream.reader.attach(remote, socketSink(client, upstream.reader));
   remote.on('end', () => client.end());
   for (const [from, to] of [

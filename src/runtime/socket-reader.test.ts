@@ -112,3 +112,22 @@ describe('SocketReader', () => {
     }
   });
 });
+
+describe('SocketReader with short answers (reads that never fill its few bytes)', () => {
+  test('a line, then the close: relayed intact', async () => {
+    const received = await relayThrough((socket) => socket.end('220 banner line\r\n'));
+    assert.equal(received.toString(), '220 banner line\r\n');
+  });
+
+  test('many short writes with pauses between them: every byte, in order', async () => {
+    const parts = Array.from({ length: 50 }, (_, i) => `part ${i};`);
+    const received = await relayThrough(async (socket) => {
+      for (const part of parts) {
+        socket.write(part);
+        await sleep(2);
+      }
+      socket.end();
+    });
+    assert.equal(received.toString(), parts.join(''));
+  });
+});

@@ -56,9 +56,9 @@ interface UserBufferHandle {
 
 /**
  * Reads a socket with Node's `onread` option of net.connect and hands each chunk to a sink without
- * copying it. While no data flows, reads go into a few bytes of Node's shared pool; when data
- * arrives the reader takes a 256 KiB buffer (from a pool) and gives it back after IDLE_RELEASE_MS
- * without data. Before a sink is attached, the first chunk is held and reading stops, so nothing is
+ * copying it. While no data flows, reads go into a few bytes; when a read fills them (data flows)
+ * the reader takes a 256 KiB buffer (from a pool) and gives it back after IDLE_RELEASE_MS without
+ * data. Before a sink is attached, the first chunk is held and reading stops, so nothing is
  * lost between connecting and relaying. Use: create the reader, pass `reader.onread` to
  * `net.connect`, then `attach()` once the other side is ready; `release()` once both sides closed.
  */
@@ -148,8 +148,10 @@ export class SocketReader {
     const chunk = this.#buffer.subarray(0, bytes);
     if (this.#released) return false;
     this.#lastRead = Date.now();
-    if (this.#big === undefined) {
-      // Data flows: from the next read on, into a big buffer (this chunk stays where it is).
+    if (this.#big === undefined && bytes === this.#buffer.length) {
+      // Data flows (the read filled the few bytes): from the next read on, into a big buffer (this
+      // chunk stays where it is). A short answer (a banner, a line) never takes one, so a tunnel
+      // that opens, answers a little and closes costs no 256 KiB.
       this.#big = pool.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
       this.#buffer = this.#big;
       holding.add(this);
