@@ -63,14 +63,23 @@ export function parseAbsoluteTarget(text: string): TargetResult<AbsoluteTarget> 
 const AUTHORITY_CACHE_SIZE = 1024;
 const authorities = [new Map<string, TargetResult<Target>>(), new Map<string, TargetResult<Target>>()];
 
-/** parseAuthority, remembered (it is pure): emptied when full, so it holds at most 1,024 of each. */
+/** Longer authorities (no valid one is: a host is at most 253 bytes) are read without the cache. */
+const MAX_CACHED_AUTHORITY = 261;
+
+/**
+ * parseAuthority, remembered (it is pure): emptied when full, so it holds at most 1,024 of each.
+ * What is kept is parsed from a copy of the text: a slice of the request head would keep the
+ * whole head in memory as long as the entry lives.
+ */
 function readAuthority(text: string, defaultPort: 80 | undefined): TargetResult<Target> {
+  if (text.length > MAX_CACHED_AUTHORITY) return parseAuthority(text, defaultPort);
   const cache = authorities[defaultPort === undefined ? 0 : 1]!;
   let result = cache.get(text);
   if (result === undefined) {
-    result = parseAuthority(text, defaultPort);
+    const own = Array.from(text).join('');
+    result = Object.freeze(parseAuthority(own, defaultPort));
     if (cache.size >= AUTHORITY_CACHE_SIZE) cache.clear();
-    cache.set(text, result);
+    cache.set(own, result);
   }
   return result;
 }

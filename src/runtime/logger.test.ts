@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchedWriter, createLogger, fastInfo } from './logger.js';
 
 /** A logger writing into an array of lines. */
@@ -66,5 +69,50 @@ describe('BatchedWriter writes lines in batches, in order', () => {
       closeSync(fd);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('BatchedWriter on a stdout pipe nobody reads for a while (non-blocking, EAGAIN)', () => {
+  test('keeps order, bounds its backlog, says how many lines it dropped, and writes the rest at exit', async () => {
+    // A child writes 60,000 lines of 200 bytes (12 MB: past the pipe and the 8 MiB backlog) to its
+    // stdout, made non-blocking as Node makes a pipe it uses, then exits; the parent starts reading
+    // only after a second.
+    const logger = new URL('./logger.js', import.meta.url).href;
+    const code = `
+      process.stdout; // Node sets a pipe on fd 1 non-blocking once it is used
+      const { BatchedWriter } = await import(${JSON.stringify(logger)});
+      const writer = new BatchedWriter(1, 4096, 200);
+      const pad = 'x'.repeat(180);
+      for (let i = 0; i < 60000; i++) writer.write(JSON.stringify({ i, pad }) + '\\n');
+      process.once('exit', () => writer.flushSync(2000));
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(child, 'exit');
+    const chunks: Buffer[] = [];
+    const ended = new Promise((resolve) => child.stdout.on('end', resolve));
+    child.stdout.pause();
+    await sleep(1000);
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.resume();
+    const [status] = (await exited) as [number];
+    await ended;
+    assert.equal(status, 0);
+    const lines = Buffer.concat(chunks)
+      .toString('utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const numbered = lines.filter((l) => typeof l.i === 'number').map((l) => l.i as number);
+    const notes = lines.filter((l) => l.msg === 'log lines dropped: stdout was not read');
+    const dropped = notes.reduce((sum, l) => sum + (l.dropped as number), 0);
+    assert.ok(
+      numbered.every((i, at) => at === 0 || i > numbered[at - 1]!),
+      'in order',
+    );
+    assert.ok(dropped > 0, 'some lines were dropped');
+    assert.equal(numbered.length + dropped, 60000, 'every line written or counted as dropped');
+    assert.equal(numbered.at(-1), 59999, 'the last lines reach stdout at exit');
   });
 });

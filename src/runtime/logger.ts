@@ -16,19 +16,29 @@ export const LOG_FLUSH_MS = 200;
  */
 export function batchedStdout(): BatchedWriter {
   const writer = new BatchedWriter(1, 4096, LOG_FLUSH_MS);
-  process.once('exit', () => writer.flushSync());
+  process.once('exit', () => writer.flushSync(EXIT_FLUSH_MS));
   return writer;
 }
 
+/** At exit, how long a full stdout pipe is waited for before the rest of the log is given up. */
+const EXIT_FLUSH_MS = 2000;
+/** Log bytes kept while stdout takes none (a stalled log reader); lines past it are dropped, counted. */
+const MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
+
 /**
  * Lines kept in memory and written together, synchronously. (sonic-boom's batching, which pino
- * offers, measures its whole pending text for every line: a few microseconds a line at 4 KiB.) A
- * write refused for now (EAGAIN: a full non-blocking pipe) keeps its bytes for the next flush.
+ * offers, measures its whole pending text for every line: a few microseconds a line at 4 KiB.)
+ * stdout may be a non-blocking pipe: a write it refuses for now (EAGAIN) keeps its bytes for the
+ * next flush, up to MAX_BACKLOG_BYTES; lines past that are dropped, and a line says how many once
+ * stdout takes data again. The proxy never waits for its log reader, except at exit.
  */
 export class BatchedWriter {
   private parts: string[] = [];
   private length = 0;
-  private unwritten: Buffer | undefined;
+  /** Batches not yet written, oldest first; the first may be partly written. */
+  private readonly backlog: Buffer[] = [];
+  private backlogBytes = 0;
+  private dropped = 0;
 
   constructor(
     private readonly fd: number,
@@ -45,24 +55,51 @@ export class BatchedWriter {
     return true;
   }
 
-  /** Writes what is pending now. */
-  flushSync(): void {
+  /**
+   * Writes what is pending now.
+   *
+   * @param waitMs at exit: how long to keep trying while stdout is full (0: not at all)
+   */
+  flushSync(waitMs = 0): void {
     if (this.parts.length > 0) {
-      const text = Buffer.from(this.parts.join(''), 'utf8');
+      const batch = Buffer.from(this.parts.join(''), 'utf8');
+      const lines = this.parts.length;
       this.parts = [];
       this.length = 0;
-      this.unwritten = this.unwritten === undefined ? text : Buffer.concat([this.unwritten, text]);
-    }
-    let pending = this.unwritten;
-    while (pending !== undefined && pending.length > 0) {
-      try {
-        pending = pending.subarray(writeSync(this.fd, pending));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') break;
-        pending = undefined; // stdout is gone: nothing can be logged any more
+      if (this.backlogBytes + batch.length > MAX_BACKLOG_BYTES) {
+        this.dropped += lines;
+      } else {
+        this.backlog.push(batch);
+        this.backlogBytes += batch.length;
       }
     }
-    this.unwritten = pending !== undefined && pending.length > 0 ? pending : undefined;
+    const giveUpAt = Date.now() + waitMs;
+    while (this.backlog.length > 0) {
+      const first = this.backlog[0]!;
+      let written: number;
+      try {
+        written = writeSync(this.fd, first);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          // stdout is gone: nothing can be logged any more.
+          this.backlog.length = 0;
+          this.backlogBytes = 0;
+          return;
+        }
+        if (Date.now() >= giveUpAt) return;
+        Atomics.wait(PAUSE, 0, 0, 10);
+        continue;
+      }
+      this.backlogBytes -= written;
+      if (written === first.length) this.backlog.shift();
+      else this.backlog[0] = first.subarray(written);
+      if (this.backlog.length === 0 && this.dropped > 0) {
+        const note = `{"level":40,"time":${Date.now()},"msg":"log lines dropped: stdout was not read","dropped":${this.dropped}}\n`;
+        this.dropped = 0;
+        this.backlog.push(Buffer.from(note));
+        this.backlogBytes += note.length;
+      }
+    }
   }
 
   /** pino calls this on `logger.flush()`. */
@@ -71,6 +108,9 @@ export class BatchedWriter {
     done?.();
   }
 }
+
+/** Something to wait on for a few milliseconds (Atomics.wait) while a full stdout drains at exit. */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Creates the JSON-lines logger (stdout). Errors a user must act on go to stderr separately, as
