@@ -47,6 +47,10 @@ interface Checked {
 const HEADERS_TOO_LARGE = 'HPE_HEADER_OVERFLOW';
 const REQUEST_TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT';
 const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1');
+/** After its last answer is written, how long a closing connection waits for the client to close. */
+const LINGER_MS = 2000;
+/** What a closing connection reads and throws away before it is cut. */
+const LINGER_MAX_BYTES = 1024 * 1024;
 /** Bytes of a next (pipelined) request held while one is served, before reading pauses. */
 const MAX_BUFFERED_BYTES = 65_536;
 
@@ -135,6 +139,8 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     private readAgain = false;
     /** The next request waits until the client has read the last response (its write buffer drained). */
     private awaitingDrain = false;
+    /** Bytes read and thrown away while closing. */
+    private discarded = 0;
     /** A tunnel's destination socket, the bytes both sides had read at the last sweep, and when they last changed. */
     private remote: Socket | undefined;
     private tunnelBytes = 0;
@@ -169,7 +175,14 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     }
 
     private readonly onData = (chunk: Buffer): void => {
-      if (this.phase === 'closed') return; // answered and closing: the rest is not read
+      if (this.phase === 'closed') {
+        // Answered and closing: what the client still sends (the body of a refused upload) is read
+        // and thrown away, so that closing does not reset the connection before the client has read
+        // the answer; a client that sends more than LINGER_MAX_BYTES is cut.
+        this.discarded += chunk.length;
+        if (this.discarded > LINGER_MAX_BYTES) this.socket.destroy();
+        return;
+      }
       const exchange = this.exchange;
       if (exchange !== undefined && !exchange.requestDone) {
         const rest = exchange.feedBody(chunk);
@@ -193,15 +206,20 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       this.buffer = undefined;
       this.deadlineKind = 'linger';
       this.deadline = performance.now() + settings.keepAliveTimeoutMs;
-      this.socket.pause();
       if (last === undefined) this.socket.end();
       else this.socket.end(last);
-      this.socket.destroySoon();
       this.unwritten = this.socket.writableLength;
+      // Once the answer is out, the client has LINGER_MS to close its side (the socket is then
+      // gone, both sides having ended) before the proxy closes it.
+      this.socket.once('finish', () => {
+        this.deadline = Math.min(this.deadline, performance.now() + LINGER_MS);
+      });
+      this.resumeReading();
     }
 
     private readonly onEnd = (): void => {
       this.ended = true;
+      if (this.phase === 'closed') return; // the answer is still being written: the socket goes when it is
       // A client that closes its side has gone away, also in the middle of a request (as Node's
       // HTTP server sees it); only a CONNECT being set up keeps the FIN, to pass it on.
       if (this.phase !== 'busy' || this.entry !== undefined) this.socket.destroy();
@@ -455,9 +473,9 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       const exchange = this.exchange;
       if (exchange !== undefined && now >= exchange.upstreamDeadline) exchange.timedOut();
       if (this.phase === 'closed' && this.socket.writableLength < this.unwritten) {
-        // Still taking the last response: closing goes on.
+        // Still taking the last response: closing goes on (once it is all out, LINGER_MS).
         this.unwritten = this.socket.writableLength;
-        this.deadline = now + settings.keepAliveTimeoutMs;
+        if (this.unwritten > 0) this.deadline = now + settings.keepAliveTimeoutMs;
       }
       const remote = this.remote;
       if (remote !== undefined) {
