@@ -362,7 +362,6 @@ export class Exchange implements UpstreamOwner {
 
   private upstreamLost(error: Error | undefined): void {
     if (this.done) return;
-    const upstream = this.upstream;
     // A kept-alive connection the destination closed while idle: the request never reached it.
     if (
       this.reusedConnection &&
@@ -371,11 +370,7 @@ export class Exchange implements UpstreamOwner {
       this.head.framing.kind === 'none' &&
       RETRYABLE.has(this.head.method)
     ) {
-      if (upstream) {
-        upstream.owner = undefined;
-        upstream.socket.destroy();
-      }
-      this.upstream = undefined;
+      this.dropUpstream();
       this.retried = true;
       this.pending = [];
       this.connect([this.connectedAddress!]);
@@ -406,13 +401,11 @@ export class Exchange implements UpstreamOwner {
     this.done = true;
     this.upstreamDeadline = Number.POSITIVE_INFINITY;
     const upstream = this.upstream;
-    if (upstream) {
-      if (this.responseHead!.reusable && !this.upstreamOutOfStep && this.requestDone) {
-        this.pool.put(upstream, performance.now());
-      } else {
-        upstream.owner = undefined;
-        upstream.socket.destroy();
-      }
+    if (upstream && this.responseHead!.reusable && !this.upstreamOutOfStep && this.requestDone) {
+      this.upstream = undefined;
+      this.pool.put(upstream, performance.now());
+    } else {
+      this.dropUpstream();
     }
     this.onOutcome(
       {
@@ -434,14 +427,7 @@ export class Exchange implements UpstreamOwner {
    */
   fail(error: ProxyError): void {
     if (this.done) return;
-    this.done = true;
-    this.upstreamDeadline = Number.POSITIVE_INFINITY;
-    const upstream = this.upstream;
-    this.upstream = undefined;
-    if (upstream) {
-      upstream.owner = undefined;
-      upstream.socket.destroy();
-    }
+    this.abort();
     const status = this.responseHead ? this.responseHead.status : statusFor(error.code);
     const decision = error.code === 'BAD_REQUEST' ? 'invalid' : 'allow';
     this.onOutcome(
@@ -462,12 +448,16 @@ export class Exchange implements UpstreamOwner {
     if (this.done) return;
     this.done = true;
     this.upstreamDeadline = Number.POSITIVE_INFINITY;
+    this.dropUpstream();
+  }
+
+  /** Closes the destination connection in use, if any: it is out of step or no longer wanted. */
+  private dropUpstream(): void {
     const upstream = this.upstream;
     this.upstream = undefined;
-    if (upstream) {
-      upstream.owner = undefined;
-      upstream.socket.destroy();
-    }
+    if (upstream === undefined) return;
+    upstream.owner = undefined;
+    upstream.socket.destroy();
   }
 
   /** The status the client saw, for a log line written elsewhere. */

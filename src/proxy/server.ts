@@ -2,12 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { fastInfo, type Logger } from '../runtime/logger.js';
 import { socketSink } from '../runtime/socket-reader.js';
 import { ProxyError, statusFor } from './errors.js';
-import {
-  Exchange,
-  type ExchangeClient,
-  type ExchangeOutcome,
-  type Exchange as ExchangeType,
-} from './exchange.js';
+import { Exchange, type ExchangeClient, type ExchangeOutcome } from './exchange.js';
 import { plainResponse } from './http1/forward.js';
 import { headEnd, parseRequestHead, type RequestHead } from './http1/head.js';
 import type { ProxyMetrics } from './metrics.js';
@@ -76,11 +71,28 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
   let draining = false;
 
   /**
-   * Checks a target: at once for an IP literal, after resolving a name. The decision (rule,
-   * reason) is recorded in the log entry, also when it denies.
-   *
-   * @throws ProxyError (or rejects with it) when the target is refused
+   * Checks a target and calls `allowed` or `refused` with the outcome: at once for an IP literal
+   * (no promise on the request path), after resolving a name. The decision (rule, reason) is
+   * recorded in the log entry, also when it denies.
    */
+  function checkThen(
+    target: Target,
+    entry: Record<string, unknown>,
+    allowed: (checked: Checked) => void,
+    refused: (error: ProxyError) => void,
+  ): void {
+    let checked: Checked | Promise<Checked>;
+    try {
+      checked = check(target, entry);
+    } catch (error) {
+      refused(error as ProxyError);
+      return;
+    }
+    if (checked instanceof Promise) checked.then(allowed, refused);
+    else allowed(checked);
+  }
+
+  /** The check itself: throws (or rejects with) a ProxyError when the target is refused. */
   function check(target: Target, entry: Record<string, unknown>): Checked | Promise<Checked> {
     const policy = deps.policy();
     if (target.ip) return decideFor(policy, target, [target.ip], entry);
@@ -146,7 +158,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
     private tunnelBytes = 0;
     private tunnelActiveAt = 0;
     private requestStarted = 0;
-    exchange: ExchangeType | undefined;
+    exchange: Exchange | undefined;
     /** The entry of the request being served, logged once. */
     private entry: Record<string, unknown> | undefined;
     private started = 0;
@@ -372,15 +384,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
         this.exchange = undefined;
         this.refuse(head, error, decisionOf(error), exchange.bytesIn);
       };
-      let checked: Checked | Promise<Checked>;
-      try {
-        checked = check(target, entry);
-      } catch (error) {
-        refused(error as ProxyError);
-        return;
-      }
-      if (checked instanceof Promise) checked.then(allowed, refused);
-      else allowed(checked);
+      checkThen(target, entry, allowed, refused);
     }
 
     /** Answers a request the proxy does not forward; the connection goes on unless a body is unread. */
@@ -592,15 +596,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
             done(200, 'allow');
           });
         }, refused);
-      let checked: Checked | Promise<Checked>;
-      try {
-        checked = check(target, entry);
-      } catch (error) {
-        refused(error as ProxyError);
-        return;
-      }
-      if (checked instanceof Promise) checked.then(allowed, refused);
-      else allowed(checked);
+      checkThen(target, entry, allowed, refused);
     }
   }
 

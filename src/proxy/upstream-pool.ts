@@ -1,6 +1,6 @@
-import { connect, type Socket } from 'node:net';
-import { connectErrorCode, ProxyError } from './errors.js';
+import type { Socket } from 'node:net';
 import { type NumericIp, numericIpToString } from './policy/ip.js';
+import { connectSocket, firstThatConnects } from './upstream.js';
 
 /** What a pooled connection's events go to while a request uses it. */
 export interface UpstreamOwner {
@@ -152,47 +152,11 @@ export class UpstreamPool {
    * @returns the connection
    * @throws ProxyError of the last attempt, its cause the socket error
    */
-  async open(addresses: readonly NumericIp[], port: number, timeoutMs: number): Promise<UpstreamConnection> {
-    let last: ProxyError | undefined;
-    for (const address of addresses) {
-      try {
-        const socket = await connectSocket(address, port, timeoutMs);
-        return new UpstreamConnection(socket, address, port, this);
-      } catch (error) {
-        last = error as ProxyError;
-      }
-    }
-    throw last ?? new ProxyError('UNREACHABLE', 'no address to connect to');
+  open(addresses: readonly NumericIp[], port: number, timeoutMs: number): Promise<UpstreamConnection> {
+    return firstThatConnects(
+      addresses,
+      async (address) =>
+        new UpstreamConnection(await connectSocket(address, port, timeoutMs), address, port, this),
+    );
   }
-}
-
-function connectSocket(address: NumericIp, port: number, timeoutMs: number): Promise<Socket> {
-  const host = numericIpToString(address);
-  return new Promise((resolve, reject) => {
-    // Heads and bodies go out as separate writes: without noDelay, Nagle holds the second until
-    // the destination's delayed ACK (40 ms).
-    const socket = connect({ host, port, noDelay: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ProxyError('CONNECT_TIMEOUT', `connecting to ${host} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(
-        new ProxyError(
-          connectErrorCode(error),
-          `connecting to ${host} failed: ${error.code ?? error.message}`,
-          {
-            cause: error,
-          },
-        ),
-      );
-    });
-  });
 }

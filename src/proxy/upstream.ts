@@ -66,15 +66,33 @@ export interface Upstream {
  * @returns the connected socket and the address used
  * @throws ProxyError with the last attempt's failure (CONNECT_REFUSED, UNREACHABLE, CONNECT_TIMEOUT...)
  */
-export async function connectFirst(
+export function connectFirst(
   addresses: readonly NumericIp[],
   port: number,
   timeoutMs: number,
 ): Promise<Upstream> {
+  return firstThatConnects(addresses, async (address) => ({
+    ...(await connectOne(address, port, timeoutMs)),
+    address,
+  }));
+}
+
+/**
+ * Tries the addresses in order until one attempt succeeds.
+ *
+ * @param addresses the allowed addresses
+ * @param attempt connects to one address
+ * @returns the first success
+ * @throws ProxyError of the last attempt (UNREACHABLE when there is no address)
+ */
+export async function firstThatConnects<T>(
+  addresses: readonly NumericIp[],
+  attempt: (address: NumericIp) => Promise<T>,
+): Promise<T> {
   let last: ProxyError | undefined;
   for (const address of addresses) {
     try {
-      return { ...(await connectOne(address, port, timeoutMs)), address };
+      return await attempt(address);
     } catch (error) {
       last = error as ProxyError;
     }
@@ -82,30 +100,57 @@ export async function connectFirst(
   throw last ?? new ProxyError('UNREACHABLE', 'no address to connect to');
 }
 
-function connectOne(
+async function connectOne(
   address: NumericIp,
   port: number,
   timeoutMs: number,
 ): Promise<{ socket: Socket; reader: SocketReader }> {
+  const reader = new SocketReader();
+  try {
+    const socket = await connectSocket(address, port, timeoutMs, {
+      allowHalfOpen: true,
+      onread: reader.onread,
+    });
+    return { socket, reader };
+  } catch (error) {
+    reader.release(); // nothing was read: no buffer is in use
+    throw error;
+  }
+}
+
+/**
+ * Connects to one address, bounded by `timeoutMs`; the socket has Nagle off (heads and bodies go
+ * out as separate writes: with Nagle, the second would wait for the destination's delayed ACK).
+ *
+ * @param address the address
+ * @param port the port
+ * @param timeoutMs the connect timeout
+ * @param options half-open tunnels, and a reader (net.connect's `onread`)
+ * @returns the connected socket
+ * @throws ProxyError (CONNECT_REFUSED, UNREACHABLE, CONNECT_TIMEOUT...) with the socket error as cause
+ */
+export function connectSocket(
+  address: NumericIp,
+  port: number,
+  timeoutMs: number,
+  options: { allowHalfOpen?: boolean; onread?: SocketReader['onread'] } = {},
+): Promise<Socket> {
   const host = numericIpToString(address);
   const where = address.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    const reader = new SocketReader();
-    const socket = connect({ host, port, allowHalfOpen: true, noDelay: true, onread: reader.onread });
+    const socket = connect({ host, port, noDelay: true, ...options });
     const timer = setTimeout(() => {
       socket.destroy();
-      socket.once('close', () => reader.release());
       reject(new ProxyError('CONNECT_TIMEOUT', `connecting to ${where} timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
-      resolve({ socket, reader });
+      resolve(socket);
     });
     socket.once('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
-      socket.once('close', () => reader.release());
       reject(
         new ProxyError(
           connectErrorCode(error),

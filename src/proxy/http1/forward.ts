@@ -1,7 +1,7 @@
 import type { RequestHead, ResponseHead } from './head.js';
 
 /** What the proxy adds to Via, both ways. */
-export const VIA = '1.1 egress-router';
+const VIA = '1.1 egress-router';
 
 /** Hop-by-hop headers (RFC 9110 7.6.1), plus the proxy's own; never forwarded as received. */
 const HOP_BY_HOP = new Set([
@@ -115,7 +115,7 @@ export function plainResponse(status: number, body: string, close: boolean): Buf
   return Buffer.concat([Buffer.from(head, 'latin1'), bytes]);
 }
 
-export const STATUS_TEXT: Readonly<Record<number, string>> = {
+const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   403: 'Forbidden',
   408: 'Request Timeout',
