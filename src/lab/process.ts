@@ -234,6 +234,20 @@ export interface ProcessHandle {
 }
 
 /** Options of {@link spawnGroup}. */
+/**
+ * The JSON lines a process printed on stdout (the logs of the proxies, the servers' events).
+ *
+ * @param handle the process
+ * @returns each line starting with `{`, parsed
+ */
+export function jsonLines<T = Record<string, unknown>>(handle: ProcessHandle): T[] {
+  return handle
+    .output()
+    .stdout.split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as T);
+}
+
 export interface SpawnGroupOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Called with every chunk of standard output. */

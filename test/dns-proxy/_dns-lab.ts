@@ -257,15 +257,4 @@ export class DnsProxyLab {
   }
 }
 
-/**
- * The JSON lines a process printed on stdout.
- *
- * @param handle the process
- */
-export function jsonLines(handle: ProcessHandle): Record<string, unknown>[] {
-  return handle
-    .output()
-    .stdout.split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
+export { jsonLines } from '../../src/lab/index.js';

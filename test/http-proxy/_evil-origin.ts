@@ -32,7 +32,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Lab, ProcessHandle } from '../../src/lab/index.js';
+import { jsonLines, type Lab, type ProcessHandle } from '../../src/lab/index.js';
 
 /** The port it listens on in the tests. */
 export const EVIL_PORT = 8090;
@@ -53,14 +53,7 @@ export interface OriginEvent {
 }
 
 /** The echo answer: what the origin saw of the request it answers. */
-export interface OriginEcho {
-  readonly conn: number;
-  readonly n: number;
-  readonly method: string;
-  readonly target: string;
-  readonly headers: readonly string[];
-  readonly body: string;
-}
+export type OriginEcho = Omit<OriginEvent, 'event'>;
 
 const SCRIPT = fileURLToPath(import.meta.url);
 
@@ -85,12 +78,7 @@ export interface EvilOrigin {
 export async function startEvilOrigin(lab: Lab, port = EVIL_PORT): Promise<EvilOrigin> {
   const handle = await lab.spawnIn('out', process.execPath, [SCRIPT, 'serve', String(port)]);
   await handle.waitFor(/^ready$/m);
-  const events = (): OriginEvent[] =>
-    handle
-      .output()
-      .stdout.split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as OriginEvent);
+  const events = (): OriginEvent[] => jsonLines<OriginEvent>(handle);
   return {
     handle,
     events,

@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, type Lab, type ProcessHandle } from '../../src/lab/index.js';
+import { createLab, jsonLines, type Lab, type ProcessHandle } from '../../src/lab/index.js';
 import type { HttpEcho } from './_servers.js';
 
 /** The CLI as the images run it. */
@@ -221,12 +221,7 @@ export class ProxyLab {
       env: { PATH, ...env },
     });
     await handle.waitFor(/egress HTTP proxy listening/, { timeoutMs: 10_000 });
-    const logs = (): LogLine[] =>
-      handle
-        .output()
-        .stdout.split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as LogLine);
+    const logs = (): LogLine[] => jsonLines<LogLine>(handle);
     const proxy: RunningProxy = {
       handle,
       logs,
@@ -562,8 +557,8 @@ export class Conn {
     return rest;
   }
 
-  /** Reads one HTTP response: the head, then the body by Content-Length, chunked, or until close. */
-  async readResponse(timeoutMs = 5_000): Promise<RawResponse> {
+  /** Reads one response head (without its body): the status, its line, the headers lower-cased. */
+  async readHead(timeoutMs = 5_000): Promise<Omit<RawResponse, 'body'>> {
     const head = await this.readUntil('\r\n\r\n', timeoutMs);
     const [statusLine = '', ...lines] = head.slice(0, -4).split('\r\n');
     const headers: Record<string, string> = {};
@@ -573,7 +568,12 @@ export class Conn {
       const value = line.slice(colon + 1).trim();
       headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
     }
-    const status = Number(statusLine.split(' ')[1]);
+    return { status: Number(statusLine.split(' ')[1]), statusLine, headers };
+  }
+
+  /** Reads one HTTP response: the head, then the body by Content-Length, chunked, or until close. */
+  async readResponse(timeoutMs = 5_000): Promise<RawResponse> {
+    const { status, statusLine, headers } = await this.readHead(timeoutMs);
     let body = '';
     if (headers['content-length'] !== undefined) {
       body = await this.read(Number(headers['content-length']), timeoutMs);

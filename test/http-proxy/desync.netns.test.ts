@@ -37,20 +37,6 @@ function request(
   );
 }
 
-/** A response head read off `conn` without its body (for answers that must have none). */
-async function readHead(conn: Conn, timeoutMs = 5000): Promise<Omit<RawResponse, 'body'>> {
-  const head = await conn.readUntil('\r\n\r\n', timeoutMs);
-  const [statusLine = '', ...lines] = head.slice(0, -4).split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-  }
-  return { status: Number(statusLine.split(' ')[1]), statusLine, headers };
-}
-
 function echoOf(response: RawResponse): OriginEcho {
   assert.equal(response.status, 200, `${response.statusLine} ${response.body}`);
   return JSON.parse(response.body) as OriginEcho;
@@ -306,7 +292,7 @@ describe('http-proxy: request smuggling, response desync and connection poisonin
     test('an invalid chunk size cuts the client connection; nothing after it is forwarded', async () => {
       await withConn(lab, async (conn) => {
         conn.write(request('/bad-chunk'));
-        const head = await readHead(conn);
+        const head = await conn.readHead();
         assert.equal(head.status, 200);
         const rest = await conn.closed(RESPONSE_TIMEOUT_MS + 1000);
         assert.notEqual(rest, undefined, 'the client connection is closed');
@@ -329,7 +315,7 @@ describe('http-proxy: request smuggling, response desync and connection poisonin
     test('Connection naming Content-Length in a response does not leave the client without framing', async () => {
       await withConn(lab, async (conn) => {
         conn.write(request('/conn-cl'));
-        const head = await readHead(conn);
+        const head = await conn.readHead();
         assert.equal(head.status, 200);
         assert.ok(
           head.headers['content-length'] === '5' || head.headers.connection === 'close',
@@ -350,7 +336,7 @@ describe('http-proxy: request smuggling, response desync and connection poisonin
         await withConn(lab, async (conn) => {
           const started = Date.now();
           conn.write(request(path, { method }));
-          const head = await readHead(conn, RESPONSE_TIMEOUT_MS + 1000);
+          const head = await conn.readHead(RESPONSE_TIMEOUT_MS + 1000);
           assert.equal(head.status, status);
           conn.write(request(`/id?tag=after-${status}-${method}`));
           const echo = echoOf(await conn.readResponse());
@@ -369,8 +355,8 @@ describe('http-proxy: request smuggling, response desync and connection poisonin
     test('100 Continue and 103 Early Hints come before the final response; the next request works', async () => {
       await withConn(lab, async (conn) => {
         conn.write(request('/continue'));
-        assert.equal((await readHead(conn)).status, 100);
-        const hints = await readHead(conn);
+        assert.equal((await conn.readHead()).status, 100);
+        const hints = await conn.readHead();
         assert.equal(hints.status, 103);
         assert.equal(hints.headers.link, '</style.css>; rel=preload');
         assert.equal(echoOf(await conn.readResponse()).target, '/continue');
@@ -384,7 +370,7 @@ describe('http-proxy: request smuggling, response desync and connection poisonin
         conn.write(
           `POST http://${ORIGIN}/id?tag=expect HTTP/1.1\r\nHost: ${ORIGIN}\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n`,
         );
-        assert.equal((await readHead(conn)).status, 100);
+        assert.equal((await conn.readHead()).status, 100);
         conn.write('body');
         const echo = echoOf(await conn.readResponse());
         assert.deepEqual([echo.target, echo.body], ['/id?tag=expect', 'body']);
@@ -411,7 +397,7 @@ describe('http-proxy: request smuggling, response desync and connection poisonin
     test('a response head bigger than 64 KiB gets 502', async () => {
       await withConn(lab, async (conn) => {
         conn.write(request('/big-head?bytes=100000'));
-        const head = await readHead(conn);
+        const head = await conn.readHead();
         assert.equal(head.status, 502, `a ${100_000}-byte head went through: ${head.statusLine}`);
       });
     });
