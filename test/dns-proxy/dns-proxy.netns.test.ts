@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ProcessHandle } from '../../src/lab/index.js';
+import { DNS_QUERY_TIMEOUT_MS, DNS_QUERY_TRIES } from '../../src/dns-proxy/dns-lookup.js';
 import { LOG_FLUSH_MS } from '../../src/runtime/logger.js';
 import { configMapDir, eventually } from '../router/_router-lab.js';
 import { BIN, DnsProxyLab, jsonLines, type Outcome, skipReason } from './_dns-lab.js';
@@ -33,6 +34,17 @@ const LIST = `# the DNS proxy tests' list
 
 /** Log lines are written in batches: at most this long after the event (LOG_FLUSH_MS and slack). */
 const LOG_BATCH_MS = LOG_FLUSH_MS + 300;
+
+/**
+ * With the DNS server gone, how long until the proxy logs the failed round: the next round starts
+ * within the maximum TTL, and c-ares gives up after its tries, each waiting twice as long as the one
+ * before; then the log batch, and slack for a loaded machine (CI once took over 8 s).
+ */
+const DNS_DOWN_LOGGED_MS =
+  Number(TUNING.EGRESS_DNS_PROXY_MAX_TTL_SECONDS) * 1000 +
+  DNS_QUERY_TIMEOUT_MS * (2 ** DNS_QUERY_TRIES - 1) +
+  LOG_BATCH_MS +
+  4_000;
 
 /** Waits until the proxy has logged a line matching `pattern`. */
 const logged = (proxy: ProcessHandle, pattern: RegExp) => proxy.waitFor(pattern, { timeoutMs: 5_000 });
@@ -181,7 +193,7 @@ describe('egress DNS proxy in network namespaces', { skip }, () => {
       await dl.stopDns();
       try {
         await proxy.waitFor(/"name":"keep\.egress\.test","outcome":"failure"[^\n]*"status":"stale"/, {
-          timeoutMs: 8_000,
+          timeoutMs: DNS_DOWN_LOGGED_MS,
         });
         assert.deepEqual(locals(await dl.requests(8012, 3)), Array(3).fill('203.0.113.26:7001'));
         const failure = jsonLines(proxy).find(
