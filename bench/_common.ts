@@ -206,16 +206,18 @@ export interface ResultFile {
 }
 
 /**
- * Formats generated files the way `npm run lint` (biome, which also formats Markdown and JSON)
- * wants them, so that results can be committed as written. Skipped when biome is not installed.
+ * Formats generated JSON files the way `npm run lint` (biome) wants them, so that results can be
+ * committed as written. Markdown is written as it should stay (biome does not read it). Skipped when
+ * biome is not installed.
  */
 export function formatGenerated(paths: readonly string[]): void {
   const biome = join(REPO, 'node_modules', '.bin', 'biome');
-  if (!existsSync(biome)) return;
+  const json = paths.filter((path) => path.endsWith('.json'));
+  if (!existsSync(biome) || json.length === 0) return;
   try {
-    execFileSync(biome, ['format', '--write', ...paths], { cwd: REPO, stdio: 'ignore', env: leanEnv() });
+    execFileSync(biome, ['format', '--write', ...json], { cwd: REPO, stdio: 'ignore', env: leanEnv() });
   } catch {
-    process.stderr.write(`biome could not format ${paths.join(', ')}\n`);
+    process.stderr.write(`biome could not format ${json.join(', ')}\n`);
   }
 }
 

@@ -31,15 +31,18 @@ import {
   runBench,
   table,
 } from './_common.js';
+import { productNode } from './_image-node.js';
 
 const LOAD = fileURLToPath(new URL('./_proxy-load.js', import.meta.url));
 const OUT = '203.0.113.25';
 const POD = '10.128.0.2';
 const quick = process.argv.includes('--quick');
-const ROUNDS = quick ? 1 : 3;
+const ROUNDS = quick ? 1 : 5;
 const SECONDS = quick ? 3 : 8;
 const IDLE_TUNNELS = 2000;
 const LARGE_MB = quick ? 64 : 256;
+/** Our proxy runs on the Node the images ship (the load client on the machine's). */
+const NODE = productNode();
 
 interface Proxy {
   readonly name: string;
@@ -52,7 +55,7 @@ const PROXIES: readonly Proxy[] = [
     name: 'egress-router',
     port: 8080,
     start: ({ lab }) =>
-      spawnQuiet(lab, [process.execPath, ...HTTP_PROXY_NODE_FLAGS, BIN, 'http-proxy'], {
+      spawnQuiet(lab, [NODE.path, ...HTTP_PROXY_NODE_FLAGS, BIN, 'http-proxy'], {
         ...routerEnv({}),
         EGRESS_HTTP_PROXY_DESTINATION: '203.0.113.0/24\n',
         EGRESS_HTTP_PROXY_PORT: '8080',
@@ -360,8 +363,10 @@ http {
     const markdown = `Medians of ${ROUNDS} rounds of ${SECONDS} s, the proxies taking turns, all in the egress router pod's
 namespace; wrk and the load client in the client namespace; nginx (1 worker) and the servers in the
 outside namespace. 2 cores shared by all. squid runs the old image's configuration; tinyproxy runs
-without a filter (it checks nothing). Our proxy runs as the image runs it, logging one JSON line per
-request (to /dev/null here; squid's access log is off, as in the old image).
+without a filter (it checks nothing). Our proxy runs as the image runs it: on the images' Node
+(${NODE.version}, ${NODE.origin === "the images' Node" ? 'bench/_image-node.ts' : NODE.origin}; the benchmark and its load client run on
+${process.version}), with the image's Node flags, logging one JSON line per request (to /dev/null
+here; squid's access log is off, as in the old image).
 
 ${table(['proxy', 'HTTP req/s', 'CONNECT MB/s', 'tunnels/s', 'RSS idle MB', `RSS ${IDLE_TUNNELS} tunnels MB`], rows)}
 
@@ -380,6 +385,7 @@ ${table(
       markdown,
       goals,
       raw: {
+        productNode: NODE.version,
         rps: Object.fromEntries(rps),
         mbps: Object.fromEntries(mbps),
         tps: Object.fromEntries(tps),
