@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import net, { type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, afterEach, describe, test } from 'node:test';
@@ -182,25 +183,32 @@ describe('DnsProxy relays', () => {
     assert.equal(proxy.activeConnections, 0);
   });
 
-  test('DnsProxy relays 8 MiB each way with backpressure, byte for byte', async () => {
-    const upstream = await startUpstream('127.0.0.1', 0, (socket) => socket.pipe(socket));
-    const port = await freePort();
-    const { proxy, log } = startProxy();
-    await proxy.apply([entry(port, '127.0.0.1', upstream)]);
-    const payload = Buffer.alloc(8 << 20, 'x');
-    const received = await new Promise<number>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port }, () => socket.end(payload));
-      let bytes = 0;
-      socket.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
+  for (const reader of ['a fast', 'a slow'] as const) {
+    test(`DnsProxy relays 8 MiB each way to ${reader} reader, byte for byte (streaming sides read into buffers of their own)`, async () => {
+      const upstream = await startUpstream('127.0.0.1', 0, (socket) => socket.pipe(socket));
+      const port = await freePort();
+      const { proxy, log } = startProxy();
+      await proxy.apply([entry(port, '127.0.0.1', upstream)]);
+      const payload = randomBytes(8 << 20);
+      const received = await new Promise<Buffer>((resolve) => {
+        const socket = net.connect({ host: '127.0.0.1', port }, () => socket.end(payload));
+        const chunks: Buffer[] = [];
+        socket.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          if (reader === 'a fast') return;
+          // Leaves the proxy's writes to the client pending, so its readers wait for them.
+          socket.pause();
+          setTimeout(() => socket.resume(), 1);
+        });
+        socket.on('close', () => resolve(Buffer.concat(chunks)));
       });
-      socket.on('close', () => resolve(bytes));
+      assert.equal(received.length, payload.length);
+      assert.ok(received.equals(payload), 'the bytes came back changed');
+      await until(() => log.connections().length === 1);
+      assert.equal(log.connections()[0]?.bytesFromClient, payload.length);
+      assert.equal(log.connections()[0]?.bytesToClient, payload.length);
     });
-    assert.equal(received, payload.length);
-    await until(() => log.connections().length === 1);
-    assert.equal(log.connections()[0]?.bytesFromClient, payload.length);
-    assert.equal(log.connections()[0]?.bytesToClient, payload.length);
-  });
+  }
 
   test('DnsProxy spreads the connections of a name over all its addresses, round robin', async () => {
     const upstream = await startUpstream('::', 0);
@@ -274,6 +282,26 @@ describe('DnsProxy relays', () => {
     const started = Date.now();
     await connection.closed;
     assert.ok(Date.now() - started >= 150, 'not before the idle timeout');
+    await until(() => log.connections().length === 1);
+    assert.equal(log.connections()[0]?.result, 'idle_timeout');
+  });
+
+  test('DnsProxy keeps a connection with traffic open past the idle timeout (seen from its byte counts)', async () => {
+    const upstream = await startUpstream();
+    const port = await freePort();
+    const { proxy, log } = startProxy({ idleTimeoutMs: 300 });
+    await proxy.apply([entry(port, '127.0.0.1', upstream)]);
+    const connection = await openConnection(port);
+    let gone = false;
+    void connection.closed.then(() => {
+      gone = true;
+    });
+    for (let i = 0; i < 8; i++) {
+      await connection.say(`line ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(gone, false, 'closed while traffic flowed');
+    await connection.closed;
     await until(() => log.connections().length === 1);
     assert.equal(log.connections()[0]?.result, 'idle_timeout');
   });

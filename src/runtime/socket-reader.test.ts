@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IDLE_RELEASE_MS, READ_BUFFER_BYTES, SocketReader, socketSink } from './socket-reader.js';
+import { IDLE_RELEASE_MS, READ_BUFFER_BYTES, readWith, SocketReader, socketSink } from './socket-reader.js';
 
 const servers: Server[] = [];
 after(() => {
@@ -129,5 +129,82 @@ describe('SocketReader with short answers (reads that never fill its few bytes)'
       socket.end();
     });
     assert.equal(received.toString(), parts.join(''));
+  });
+});
+
+/**
+ * Relays what a client sends to a slow consumer through an accepted socket given a reader
+ * (readWith), attached 50 ms after the connection as the DNS proxy attaches it once the
+ * destination answers; returns what the consumer got, whether the reader took the socket, and how
+ * many 'data' events the accepted socket emitted (none: its reads go to the reader).
+ */
+async function relayAccepted(
+  send: (client: Socket) => void,
+): Promise<{ received: Buffer; taken: boolean; dataEvents: number }> {
+  const received: Buffer[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const consumerPort = await listen((socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      received.push(chunk);
+      socket.pause();
+      setTimeout(() => socket.resume(), 1);
+    });
+    socket.on('end', done);
+    socket.on('error', done);
+  });
+  const consumer = connect({ host: '127.0.0.1', port: consumerPort });
+  await once(consumer, 'connect');
+  let taken = false;
+  let dataEvents = 0;
+  const reader = new SocketReader();
+  const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (accepted) => {
+    accepted.on('data', () => dataEvents++);
+    accepted.on('end', () => consumer.end());
+    accepted.on('error', () => consumer.destroy());
+    setTimeout(() => {
+      taken = readWith(accepted, reader);
+      reader.attach(accepted, socketSink(consumer, reader));
+    }, 50);
+  });
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+  client.on('error', () => {});
+  await once(client, 'connect');
+  send(client);
+  await finished;
+  client.destroy();
+  consumer.destroy();
+  reader.release();
+  return { received: Buffer.concat(received), taken, dataEvents };
+}
+
+describe('readWith: an accepted socket read into a reader', () => {
+  test('takes the socket on this Node, relays every byte in order to a slow consumer, and the end', async () => {
+    const payload = randomBytes(8 * READ_BUFFER_BYTES + 4_321);
+    const { received, taken, dataEvents } = await relayAccepted((client) => client.end(payload));
+    assert.equal(taken, true, "Node's onread slots were not found: reads fall back to 'data'");
+    assert.equal(dataEvents, 0);
+    assert.equal(received.length, payload.length);
+    assert.equal(digest(received), digest(payload));
+  });
+
+  test('what the client sent before the reader was attached comes first', async () => {
+    const early = Buffer.from('EHLO client.example\r\n');
+    const rest = randomBytes(2 * READ_BUFFER_BYTES);
+    const { received } = await relayAccepted((client) => {
+      client.write(early);
+      setTimeout(() => client.end(rest), 100);
+    });
+    assert.equal(digest(received), digest(Buffer.concat([early, rest])));
+  });
+
+  test('a client that sends nothing and closes: the end is passed on', async () => {
+    const { received } = await relayAccepted((client) => client.end());
+    assert.equal(received.length, 0);
   });
 });
