@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ProcessHandle } from '../../src/lab/index.js';
 import { DNS_QUERY_TIMEOUT_MS, DNS_QUERY_TRIES } from '../../src/dns-proxy/dns-lookup.js';
+import type { ProcessHandle } from '../../src/lab/index.js';
 import { LOG_FLUSH_MS } from '../../src/runtime/logger.js';
 import { configMapDir, eventually } from '../router/_router-lab.js';
 import { BIN, DnsProxyLab, jsonLines, type Outcome, skipReason } from './_dns-lab.js';
