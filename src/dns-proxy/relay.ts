@@ -1,14 +1,6 @@
 import net, { type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { readWith, SocketReader, socketSink } from '../runtime/socket-reader.js';
-
-/**
- * A read this large means the side streams (Node reads at most 64 KiB at a time): from then on it
- * is read into a buffer of its own, reused (see {@link Relay}).
- */
-export const BULK_READ_BYTES = 16 * 1024;
-/** False once readWith said this Node cannot give a socket a reader: sides stay on 'data'. */
-let bulkReads = true;
+import { BULK_READ_BYTES, type SocketReader, socketSink, takeOver } from '../runtime/socket-reader.js';
 
 /**
  * How a relayed connection ended: `ok` (relayed until both sides closed), `unresolved` (the name
@@ -412,16 +404,6 @@ function onClientError(this: RelaySocket, error: NodeJS.ErrnoException): void {
 
 function onClientClose(this: RelaySocket): void {
   this[RELAY].clientClosed();
-}
-
-/** A reader for a side that streams, reading its socket from the next read on; none on a Node that cannot. */
-function takeOver(socket: Socket): SocketReader | undefined {
-  if (!bulkReads) return undefined;
-  const reader = new SocketReader({ streaming: true });
-  if (readWith(socket, reader)) return reader;
-  reader.release();
-  bulkReads = false;
-  return undefined;
 }
 
 /** Closes a socket with a TCP reset (so the peer sees an error, not an empty answer). */

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { fastInfo, type Logger } from '../runtime/logger.js';
-import { socketSink } from '../runtime/socket-reader.js';
+import { BULK_READ_BYTES, type SocketReader, socketSink, takeOver } from '../runtime/socket-reader.js';
 import { ProxyError, statusFor } from './errors.js';
 import { Exchange, type ExchangeClient, type ExchangeOutcome } from './exchange.js';
 import { plainResponse } from './http1/forward.js';
@@ -672,14 +672,18 @@ function peer(address: string | undefined): string | undefined {
  * Relays bytes both ways, respecting half-close (a FIN from one side is passed on while the other
  * direction goes on), closes both on an error, and calls `onClose` once when both are closed (the
  * sweep closes idle tunnels). The destination's bytes come through its reader (a buffer of its own,
- * no copy per chunk: the direction of downloads); the client's are written on as they come.
+ * no copy per chunk: the direction of downloads). The client's are written on as they come, until
+ * one read brings BULK_READ_BYTES (an upload): from then on the client is read into a reader of its
+ * own too (takeOver), as Node 24 answers a stream of fresh read buffers with full collections.
  */
 function splice(client: Socket, upstream: Upstream, onClose: () => void): void {
   const remote = upstream.socket;
+  let uploads: SocketReader | undefined;
   let open = 2;
   const closed = () => {
     if (--open > 0) return;
     upstream.reader.release();
+    uploads?.release();
     onClose();
   };
   const destroyBoth = () => {
@@ -688,10 +692,19 @@ function splice(client: Socket, upstream: Upstream, onClose: () => void): void {
   };
   // Uploads: written on as they come, reading paused while the destination's buffer is full (what
   // pipe() does, without its bookkeeping per tunnel).
-  client.on('data', (chunk: Buffer) => {
+  const resumeClient = () => client.resume();
+  const upload = (chunk: Buffer) => {
     if (!remote.write(chunk)) client.pause();
-  });
-  remote.on('drain', () => client.resume());
+    if (chunk.length < BULK_READ_BYTES) return;
+    const reader = takeOver(client);
+    if (reader === undefined) return;
+    uploads = reader;
+    client.off('data', upload);
+    remote.off('drain', resumeClient);
+    reader.attach(client, socketSink(remote, reader));
+  };
+  client.on('data', upload);
+  remote.on('drain', resumeClient);
   client.on('end', () => remote.end());
   upstream.reader.attach(remote, socketSink(client, upstream.reader));
   remote.on('end', () => client.end());

@@ -235,6 +235,31 @@ export function readWith(socket: Socket, reader: SocketReader): boolean {
 }
 
 /**
+ * A read this large means the socket streams (Node reads at most 64 KiB at a time): a relay then
+ * gives it a reader of its own (takeOver), while short exchanges keep Node's reads.
+ */
+export const BULK_READ_BYTES = 16 * 1024;
+/** False once readWith said this Node cannot give a socket a reader: sockets stay on 'data'. */
+let takeOvers = true;
+
+/**
+ * A reader for a socket that streams, reading it from its next read on (readWith, from within its
+ * 'data' listener); none on a Node that cannot. The caller then stops relaying 'data' and the
+ * other side's 'drain', and attaches the reader: the reader waits for its own writes.
+ *
+ * @param socket the socket, reading with 'data'
+ * @returns the reader, to attach at once; or undefined: go on with 'data'
+ */
+export function takeOver(socket: Socket): SocketReader | undefined {
+  if (!takeOvers) return undefined;
+  const reader = new SocketReader({ streaming: true });
+  if (readWith(socket, reader)) return reader;
+  reader.release();
+  takeOvers = false;
+  return undefined;
+}
+
+/**
  * A sink that writes to a socket. A write the kernel does not take at once stays queued in Node,
  * pointing into the reader's buffer: then `write` returns false, and once every write is done (their
  * callbacks, in order) the reader goes on. Not 'drain': Node emits it only after a write that went
