@@ -1,6 +1,6 @@
 import net, { type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { BULK_READ_BYTES, type SocketReader, socketSink, takeOver } from '../runtime/socket-reader.js';
+import { BULK_READ_BYTES, readInBulk, type SocketReader } from '../runtime/socket-reader.js';
 
 /**
  * How a relayed connection ended: `ok` (relayed until both sides closed), `unresolved` (the name
@@ -231,31 +231,6 @@ export class Relay {
     this.#error = code;
   }
 
-  /**
-   * The client side streams: its reads go into a reader of their own from now on. Node's 'data' and
-   * the destination's 'drain' no longer drive it: the reader waits for its own writes.
-   */
-  #readClientInBulk(): void {
-    const reader = takeOver(this.#client);
-    if (reader === undefined) return;
-    const client = this.#client;
-    const upstream = this.#upstream!;
-    this.#clientReader = reader;
-    client.off('data', onClientData);
-    upstream.off('drain', onUpstreamDrain);
-    reader.attach(client, socketSink(upstream, reader));
-  }
-
-  /** The destination side streams: as {@link Relay.#readClientInBulk}, the other way. */
-  #readUpstreamInBulk(upstream: RelaySocket): void {
-    const reader = takeOver(upstream);
-    if (reader === undefined) return;
-    this.#upstreamReader = reader;
-    upstream.off('data', onUpstreamData);
-    this.#client.off('drain', onClientDrain);
-    reader.attach(upstream, socketSink(this.#client, reader));
-  }
-
   #maybeEnd(): void {
     if (this.#ended || this.#clientOpen || this.#upstreamOpen) return;
     this.#ended = true;
@@ -309,8 +284,9 @@ export class Relay {
   /** @internal */
   fromUpstream(socket: RelaySocket, chunk: Buffer): void {
     if (!this.#client.write(chunk)) socket.pause();
-    if (chunk.length >= BULK_READ_BYTES && this.#upstreamReader === undefined)
-      this.#readUpstreamInBulk(socket);
+    // A side that streams leaves 'data' for a reader of its own (this listener is then removed).
+    if (chunk.length >= BULK_READ_BYTES)
+      this.#upstreamReader = readInBulk(socket, this.#client, onUpstreamData, onClientDrain);
   }
 
   /** @internal */
@@ -326,7 +302,8 @@ export class Relay {
   /** @internal */
   fromClient(chunk: Buffer): void {
     if (!this.#upstream!.write(chunk)) this.#client.pause();
-    if (chunk.length >= BULK_READ_BYTES && this.#clientReader === undefined) this.#readClientInBulk();
+    if (chunk.length >= BULK_READ_BYTES)
+      this.#clientReader = readInBulk(this.#client, this.#upstream!, onClientData, onUpstreamDrain);
   }
 
   /** @internal */

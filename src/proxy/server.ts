@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { fastInfo, type Logger } from '../runtime/logger.js';
-import { BULK_READ_BYTES, type SocketReader, socketSink, takeOver } from '../runtime/socket-reader.js';
+import { BULK_READ_BYTES, readInBulk, type SocketReader, socketSink } from '../runtime/socket-reader.js';
 import { ProxyError, statusFor } from './errors.js';
 import { Exchange, type ExchangeClient, type ExchangeOutcome } from './exchange.js';
 import { plainResponse } from './http1/forward.js';
@@ -674,7 +674,7 @@ function peer(address: string | undefined): string | undefined {
  * sweep closes idle tunnels). The destination's bytes come through its reader (a buffer of its own,
  * no copy per chunk: the direction of downloads). The client's are written on as they come, until
  * one read brings BULK_READ_BYTES (an upload): from then on the client is read into a reader of its
- * own too (takeOver), as Node 24 answers a stream of fresh read buffers with full collections.
+ * own too (readInBulk), as Node 24 answers a stream of fresh read buffers with full collections.
  */
 function splice(client: Socket, upstream: Upstream, onClose: () => void): void {
   const remote = upstream.socket;
@@ -695,13 +695,7 @@ function splice(client: Socket, upstream: Upstream, onClose: () => void): void {
   const resumeClient = () => client.resume();
   const upload = (chunk: Buffer) => {
     if (!remote.write(chunk)) client.pause();
-    if (chunk.length < BULK_READ_BYTES) return;
-    const reader = takeOver(client);
-    if (reader === undefined) return;
-    uploads = reader;
-    client.off('data', upload);
-    remote.off('drain', resumeClient);
-    reader.attach(client, socketSink(remote, reader));
+    if (chunk.length >= BULK_READ_BYTES) uploads = readInBulk(client, remote, upload, resumeClient);
   };
   client.on('data', upload);
   remote.on('drain', resumeClient);

@@ -236,27 +236,42 @@ export function readWith(socket: Socket, reader: SocketReader): boolean {
 
 /**
  * A read this large means the socket streams (Node reads at most 64 KiB at a time): a relay then
- * gives it a reader of its own (takeOver), while short exchanges keep Node's reads.
+ * gives it a reader of its own (readInBulk), while short exchanges keep Node's reads.
  */
 export const BULK_READ_BYTES = 16 * 1024;
 /** False once readWith said this Node cannot give a socket a reader: sockets stay on 'data'. */
-let takeOvers = true;
+let readersPossible = true;
 
 /**
- * A reader for a socket that streams, reading it from its next read on (readWith, from within its
- * 'data' listener); none on a Node that cannot. The caller then stops relaying 'data' and the
- * other side's 'drain', and attaches the reader: the reader waits for its own writes.
+ * Moves one direction of a relay that streams from Node's reads to a reader of its own: `from` is
+ * read into the reader from its next read on (readWith) and written to `to` without a copy. The
+ * direction's 'data' listener and the 'drain' listener on `to` that resumed `from` are removed: the
+ * reader waits for its own writes instead. Call it from within `onData`, after writing the chunk.
  *
- * @param socket the socket, reading with 'data'
- * @returns the reader, to attach at once; or undefined: go on with 'data'
+ * @param from the socket read, so far with `onData`
+ * @param to the socket written
+ * @param onData the 'data' listener on `from` that wrote to `to`
+ * @param onDrain the 'drain' listener on `to` that resumed `from`
+ * @returns the reader (release it once both sockets are closed); or undefined on a Node that
+ *   cannot give a socket a reader: then nothing changed and 'data' goes on
  */
-export function takeOver(socket: Socket): SocketReader | undefined {
-  if (!takeOvers) return undefined;
+export function readInBulk(
+  from: Socket,
+  to: Socket,
+  onData: (chunk: Buffer) => void,
+  onDrain: () => void,
+): SocketReader | undefined {
+  if (!readersPossible) return undefined;
   const reader = new SocketReader({ streaming: true });
-  if (readWith(socket, reader)) return reader;
-  reader.release();
-  takeOvers = false;
-  return undefined;
+  if (!readWith(from, reader)) {
+    reader.release();
+    readersPossible = false;
+    return undefined;
+  }
+  from.off('data', onData);
+  to.off('drain', onDrain);
+  reader.attach(from, socketSink(to, reader));
+  return reader;
 }
 
 /**

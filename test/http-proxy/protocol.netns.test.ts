@@ -36,7 +36,7 @@ describe('http-proxy protocol', { skip }, () => {
         assert.equal(await conn.readUntil('\r\n\r\n'), 'HTTP/1.1 200 Connection established\r\n\r\n');
         conn.write('hello\n');
         assert.equal(await conn.read(6), 'hello\n');
-        // Random bytes: an upload this large is read into a buffer of the proxy's own (takeOver),
+        // Random bytes: an upload this large is read into a buffer of the proxy's own (readInBulk),
         // and a chunk overwritten before it was sent would show here.
         const big = randomBytes(4 * 1024 * 1024);
         conn.write(big);
