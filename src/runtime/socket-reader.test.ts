@@ -21,30 +21,38 @@ async function listen(onConnection: (socket: Socket) => void): Promise<number> {
 }
 
 /**
- * Relays what `source` sends (it gets the accepted socket) to a slow consumer through a
- * SocketReader, the way the HTTP proxy's CONNECT tunnels do (reader attached 50 ms after the
- * connection, so that early bytes are held), and returns what the consumer got.
+ * A consumer that reads slowly, so that a relay's writes to it are often left pending: `socket` is
+ * connected to it, `received()` resolves to what it got once the relay ended or failed.
  */
-async function relayThrough(source: (socket: Socket) => void): Promise<Buffer> {
-  const sourcePort = await listen(source);
-  // The consumer reads slowly, so that the relay's writes to it are often left pending.
-  const received: Buffer[] = [];
+async function slowConsumer(): Promise<{ socket: Socket; received: () => Promise<Buffer> }> {
+  const chunks: Buffer[] = [];
   let done!: () => void;
   const finished = new Promise<void>((resolve) => {
     done = resolve;
   });
-  const consumerPort = await listen((socket) => {
+  const port = await listen((socket) => {
     socket.on('data', (chunk: Buffer) => {
-      received.push(chunk);
+      chunks.push(chunk);
       socket.pause();
       setTimeout(() => socket.resume(), 1);
     });
     socket.on('end', done);
     socket.on('error', done);
   });
+  const socket = connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  return { socket, received: () => finished.then(() => Buffer.concat(chunks)) };
+}
 
-  const client = connect({ host: '127.0.0.1', port: consumerPort });
-  await once(client, 'connect');
+/**
+ * Relays what `source` sends (it gets the accepted socket) to a slow consumer through a
+ * SocketReader, the way the HTTP proxy's CONNECT tunnels do (reader attached 50 ms after the
+ * connection, so that early bytes are held), and returns what the consumer got.
+ */
+async function relayThrough(source: (socket: Socket) => void): Promise<Buffer> {
+  const sourcePort = await listen(source);
+  const consumer = await slowConsumer();
+  const client = consumer.socket;
   const reader = new SocketReader();
   const upstream = connect({ host: '127.0.0.1', port: sourcePort, onread: reader.onread });
   // As in the proxy: the end and errors of the source are handled from the start.
@@ -53,11 +61,11 @@ async function relayThrough(source: (socket: Socket) => void): Promise<Buffer> {
   await once(upstream, 'connect');
   await sleep(50);
   reader.attach(upstream, socketSink(client, reader));
-  await finished;
+  const received = await consumer.received();
   upstream.destroy();
   client.destroy();
   reader.release();
-  return Buffer.concat(received);
+  return received;
 }
 
 const digest = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -141,22 +149,7 @@ describe('SocketReader with short answers (reads that never fill its few bytes)'
 async function relayAccepted(
   send: (client: Socket) => void,
 ): Promise<{ received: Buffer; taken: boolean; dataEvents: number }> {
-  const received: Buffer[] = [];
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  const consumerPort = await listen((socket) => {
-    socket.on('data', (chunk: Buffer) => {
-      received.push(chunk);
-      socket.pause();
-      setTimeout(() => socket.resume(), 1);
-    });
-    socket.on('end', done);
-    socket.on('error', done);
-  });
-  const consumer = connect({ host: '127.0.0.1', port: consumerPort });
-  await once(consumer, 'connect');
+  const { socket: consumer, received: consumed } = await slowConsumer();
   let taken = false;
   let dataEvents = 0;
   const reader = new SocketReader();
@@ -176,11 +169,11 @@ async function relayAccepted(
   client.on('error', () => {});
   await once(client, 'connect');
   send(client);
-  await finished;
+  const received = await consumed();
   client.destroy();
   consumer.destroy();
   reader.release();
-  return { received: Buffer.concat(received), taken, dataEvents };
+  return { received, taken, dataEvents };
 }
 
 describe('readWith: an accepted socket read into a reader', () => {
