@@ -119,10 +119,9 @@ let connections = 0;
 /** Complete requests by tag (the `tag` query parameter), printed or not. */
 const tags = new Map<string, number>();
 
-function print(event: OriginEvent['event'], conn: number, request: Request): void {
-  if (request.target.includes('quiet')) return;
-  const line: OriginEvent = {
-    event,
+/** What the origin says of a request: printed with its event, and answered as the echo. */
+function requestFacts(conn: number, request: Request): OriginEcho {
+  return {
     conn,
     n: request.n,
     method: request.method,
@@ -130,18 +129,16 @@ function print(event: OriginEvent['event'], conn: number, request: Request): voi
     headers: request.headers,
     body: request.body,
   };
+}
+
+function print(event: OriginEvent['event'], conn: number, request: Request): void {
+  if (request.target.includes('quiet')) return;
+  const line: OriginEvent = { event, ...requestFacts(conn, request) };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
 function echo(conn: number, request: Request): string {
-  const body = JSON.stringify({
-    conn,
-    n: request.n,
-    method: request.method,
-    target: request.target,
-    headers: request.headers,
-    body: request.body,
-  } satisfies OriginEcho);
+  const body = JSON.stringify(requestFacts(conn, request));
   return `${OK}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body, 'latin1')}\r\n\r\n${body}`;
 }
 
