@@ -233,7 +233,6 @@ export interface ProcessHandle {
   stop(graceMs?: number): Promise<ExitStatus>;
 }
 
-/** Options of {@link spawnGroup}. */
 /**
  * The JSON lines a process printed on stdout (the logs of the proxies, the servers' events).
  *
@@ -248,6 +247,7 @@ export function jsonLines<T = Record<string, unknown>>(handle: ProcessHandle): T
     .map((line) => JSON.parse(line) as T);
 }
 
+/** Options of {@link spawnGroup}. */
 export interface SpawnGroupOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Called with every chunk of standard output. */
