@@ -1,5 +1,5 @@
 import { connectErrorCode, ProxyError, statusFor } from './errors.js';
-import { ChunkedScanner } from './http1/chunked.js';
+import { BodyReader } from './http1/body.js';
 import { plainResponse, requestHeadFor, responseHeadFor } from './http1/forward.js';
 import { headEnd, parseResponseHead, type RequestHead, type ResponseHead } from './http1/head.js';
 import type { NumericIp } from './policy/ip.js';
@@ -57,14 +57,13 @@ export class Exchange implements UpstreamOwner {
   private readonly requestText: string;
   private pending: Buffer[] | undefined = [];
   private pendingBytes = 0;
-  private bodyLeft = 0;
-  private readonly bodyScanner: ChunkedScanner | undefined;
+  private readonly requestBody: BodyReader;
   /** The whole request body has been read from the client. */
   requestDone: boolean;
   private responseHead: ResponseHead | undefined;
   private responseBuffer: Buffer | undefined;
-  private responseLeft = 0;
-  private responseScanner: ChunkedScanner | undefined;
+  /** The response body, once its head is read. */
+  private responseBody: BodyReader | undefined;
   private responseBytes = 0;
   /** Anything was written to the client. */
   responseStarted = false;
@@ -75,11 +74,9 @@ export class Exchange implements UpstreamOwner {
   /** Chunk data of the current read, for an HTTP/1.0 client. */
   private dechunked: Buffer[] = [];
   private responseEnded = false;
-  bytesOut = 0;
   private upstreamOutOfStep = false;
   private retried = false;
   private done = false;
-  bytesIn = 0;
   /** When the destination must have answered or sent more (performance.now()), while it is awaited. */
   upstreamDeadline = Number.POSITIVE_INFINITY;
 
@@ -92,10 +89,18 @@ export class Exchange implements UpstreamOwner {
     private readonly onOutcome: (outcome: ExchangeOutcome, address: string | undefined) => void,
   ) {
     this.requestText = requestHeadFor(head, target.path, target.authority);
-    const framing = head.framing;
-    this.requestDone = framing.kind === 'none';
-    if (framing.kind === 'length') this.bodyLeft = framing.length;
-    this.bodyScanner = framing.kind === 'chunked' ? new ChunkedScanner() : undefined;
+    this.requestBody = new BodyReader(head.framing);
+    this.requestDone = this.requestBody.ended;
+  }
+
+  /** Request body bytes read from the client (chunk data, without framing). */
+  get bytesIn(): number {
+    return this.requestBody.bytes;
+  }
+
+  /** Response body bytes read from the destination (chunk data, without framing). */
+  get bytesOut(): number {
+    return this.responseBody?.bytes ?? 0;
   }
 
   /**
@@ -105,28 +110,14 @@ export class Exchange implements UpstreamOwner {
    * @returns the bytes after the body (the next request), or undefined
    */
   feedBody(chunk: Buffer): Buffer | undefined {
-    let take = chunk.length;
-    let rest: Buffer | undefined;
-    if (this.bodyScanner) {
-      const end = this.bodyScanner.scan(chunk, 0);
-      if (end === -2) {
-        this.fail(new ProxyError('BAD_REQUEST', `malformed chunked body: ${this.bodyScanner.error}`));
-        return undefined;
-      }
-      if (end >= 0) {
-        take = end;
-        this.requestDone = true;
-      }
-      this.bytesIn = this.bodyScanner.dataBytes;
-    } else {
-      if (take >= this.bodyLeft) {
-        take = this.bodyLeft;
-        this.requestDone = true;
-      }
-      this.bodyLeft -= take;
-      this.bytesIn += take;
+    const body = this.requestBody;
+    const take = body.take(chunk);
+    if (take === -1) {
+      this.fail(new ProxyError('BAD_REQUEST', `malformed chunked body: ${body.chunked!.error}`));
+      return undefined;
     }
-    if (take < chunk.length) rest = chunk.subarray(take);
+    this.requestDone = body.ended;
+    const rest = take < chunk.length ? chunk.subarray(take) : undefined;
     if (take > 0) this.sendBody(take === chunk.length ? chunk : chunk.subarray(0, take));
     // The destination's time to answer runs from the end of the request (while the body comes,
     // the client's request timeout applies).
@@ -265,13 +256,13 @@ export class Exchange implements UpstreamOwner {
       this.responseHead = head;
       this.responseBuffer = undefined;
       const framing = head.framing;
+      const responseBody = new BodyReader(framing);
+      this.responseBody = responseBody;
       // An HTTP/1.0 client cannot read chunked framing: it gets the data, delimited by the close.
-      const dechunk = framing.kind === 'chunked' && this.head.minor === 0;
-      if (framing.kind === 'length') this.responseLeft = framing.length;
-      else if (framing.kind === 'chunked') this.responseScanner = new ChunkedScanner();
+      const chunked = responseBody.chunked;
+      const dechunk = chunked !== undefined && this.head.minor === 0;
       if (dechunk)
-        this.responseScanner!.onData = (bytes, from, to) =>
-          this.dechunked.push((bytes as Buffer).subarray(from, to));
+        chunked.onData = (bytes, from, to) => this.dechunked.push((bytes as Buffer).subarray(from, to));
       const close =
         this.client.closing || !this.head.keepAlive || framing.kind === 'close' || !this.requestDone;
       this.closeAfter = close;
@@ -293,43 +284,24 @@ export class Exchange implements UpstreamOwner {
 
   /** The part of `chunk` that belongs to the response body; sets responseEnded when it ends in it. */
   private takeResponse(chunk: Buffer): Buffer | undefined {
-    const framing = this.responseHead!.framing;
-    if (framing.kind === 'close') {
-      this.bytesOut += chunk.length;
-      return chunk;
+    const body = this.responseBody!;
+    const take = body.take(chunk);
+    if (take === -1) {
+      this.fail(
+        new ProxyError(
+          'UPSTREAM_ERROR',
+          `${this.target.authority}: malformed chunked body: ${body.chunked!.error}`,
+        ),
+      );
+      return undefined;
     }
-    let take = chunk.length;
-    if (this.responseScanner) {
-      const end = this.responseScanner.scan(chunk, 0);
-      if (end === -2) {
-        this.fail(
-          new ProxyError(
-            'UPSTREAM_ERROR',
-            `${this.target.authority}: malformed chunked body: ${this.responseScanner.error}`,
-          ),
-        );
-        return undefined;
-      }
-      if (end >= 0) {
-        take = end;
-        this.responseEnded = true;
-      }
-      this.bytesOut = this.responseScanner.dataBytes;
-      if (this.responseScanner.onData !== undefined) {
-        if (take < chunk.length) this.upstreamOutOfStep = true;
-        const data = this.dechunked;
-        this.dechunked = [];
-        return data.length === 0 ? undefined : data.length === 1 ? data[0] : Buffer.concat(data);
-      }
-    } else {
-      if (take >= this.responseLeft) {
-        take = this.responseLeft;
-        this.responseEnded = true;
-      }
-      this.responseLeft -= take;
-      this.bytesOut += take;
-    }
+    this.responseEnded = body.ended;
     if (take < chunk.length) this.upstreamOutOfStep = true;
+    if (body.chunked?.onData !== undefined) {
+      const data = this.dechunked;
+      this.dechunked = [];
+      return data.length === 0 ? undefined : data.length === 1 ? data[0] : Buffer.concat(data);
+    }
     if (take === 0) return undefined;
     return take === chunk.length ? chunk : chunk.subarray(0, take);
   }
