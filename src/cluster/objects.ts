@@ -3,8 +3,8 @@ import {
   type ClusterState,
   type EgressNetworkPolicyObject,
   type HostSubnetObject,
-  NETWORK_API_VERSION,
   type NamespaceObject,
+  NETWORK_API_VERSION,
   type NetNamespaceObject,
   type PodObject,
   type SourceProblem,
@@ -41,7 +41,11 @@ const NETWORK_KINDS = new Set(['EgressNetworkPolicy', 'NetNamespace', 'HostSubne
  * @param kindHint the kind when the document has none (items of an API list)
  * @returns the typed object, `undefined` for a kind the agent does not read, or why it is malformed
  */
-export function readClusterObject(raw: unknown, defaultNamespace?: string, kindHint?: ClusterKind): ReadObjectResult {
+export function readClusterObject(
+  raw: unknown,
+  defaultNamespace?: string,
+  kindHint?: ClusterKind,
+): ReadObjectResult {
   if (!isRecord(raw)) return { ok: false, message: 'not an object' };
   const kind = typeof raw.kind === 'string' ? raw.kind : kindHint;
   if (kind === undefined) return { ok: false, message: 'no kind' };
@@ -62,7 +66,10 @@ export function readClusterObject(raw: unknown, defaultNamespace?: string, kindH
   const namespaced = kind === 'Pod' || kind === 'EgressNetworkPolicy';
   let namespace: string | undefined;
   if (namespaced) {
-    namespace = typeof metadata.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : defaultNamespace;
+    namespace =
+      typeof metadata.namespace === 'string' && metadata.namespace !== ''
+        ? metadata.namespace
+        : defaultNamespace;
     if (namespace === undefined) return { ok: false, message: `${kind} ${name} without metadata.namespace` };
   }
   const key = namespace === undefined ? name : `${namespace}/${name}`;
@@ -127,7 +134,12 @@ function readPod(raw: Record<string, unknown>, namespace: string, name: string):
   const listed = Array.isArray(status.podIPs)
     ? status.podIPs.flatMap((entry) => (isRecord(entry) && typeof entry.ip === 'string' ? [entry.ip] : []))
     : [];
-  const ips = listed.length > 0 ? listed : typeof status.podIP === 'string' && status.podIP !== '' ? [status.podIP] : [];
+  const ips =
+    listed.length > 0
+      ? listed
+      : typeof status.podIP === 'string' && status.podIP !== ''
+        ? [status.podIP]
+        : [];
   return {
     namespace,
     name,
@@ -146,7 +158,12 @@ function readPod(raw: Record<string, unknown>, namespace: string, name: string):
  * @returns the objects in it, in order
  */
 export function flattenLists(raw: unknown): unknown[] {
-  if (isRecord(raw) && typeof raw.kind === 'string' && raw.kind.endsWith('List') && Array.isArray(raw.items)) {
+  if (
+    isRecord(raw) &&
+    typeof raw.kind === 'string' &&
+    raw.kind.endsWith('List') &&
+    Array.isArray(raw.items)
+  ) {
     return raw.items.flatMap((item) => flattenLists(item));
   }
   return [raw];

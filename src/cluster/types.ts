@@ -6,7 +6,13 @@
  */
 
 /** The kinds an object source delivers. */
-export const CLUSTER_KINDS = ['Namespace', 'Pod', 'EgressNetworkPolicy', 'NetNamespace', 'HostSubnet'] as const;
+export const CLUSTER_KINDS = [
+  'Namespace',
+  'Pod',
+  'EgressNetworkPolicy',
+  'NetNamespace',
+  'HostSubnet',
+] as const;
 export type ClusterKind = (typeof CLUSTER_KINDS)[number];
 
 /** The API group and version of the OpenShift network kinds (and of our CRDs on plain Kubernetes). */

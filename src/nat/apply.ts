@@ -71,15 +71,26 @@ export async function applyRulesetQuickly(
   await applyRuleset(document, { whileRunning });
 }
 
-function runNft(args: string[], input: string, whileRunning?: () => void): Promise<void> {
+async function runNft(args: string[], input: string, whileRunning?: () => void): Promise<void> {
   const stdin = fileWith(input);
   try {
-    const done = spawnNft(args, stdin);
+    const done = spawnNft(args, stdin, false);
     whileRunning?.();
-    return done;
+    await done;
   } finally {
     closeSync(stdin);
   }
+}
+
+/**
+ * Runs a read-only nft command (`list ...`) and returns what it printed.
+ *
+ * @param args nft's arguments, e.g. `['-j', 'list', 'table', 'inet', 'egress_router_node']`
+ * @returns nft's standard output
+ * @throws NftError with nft's first error line when it fails (a table that does not exist too)
+ */
+export async function queryNft(args: string[]): Promise<string> {
+  return spawnNft(args, 'ignore', true);
 }
 
 /** A descriptor of an unlinked private file holding `text`, positioned at its start. */
@@ -94,17 +105,22 @@ function fileWith(text: string): number {
   }
 }
 
-function spawnNft(args: string[], stdin: number): Promise<void> {
+function spawnNft(args: string[], stdin: number | 'ignore', capture: boolean): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NFT, args, { stdio: [stdin, 'ignore', 'pipe'], timeout: NFT_TIMEOUT_MS });
+    const child = spawn(NFT, args, {
+      stdio: [stdin, capture ? 'pipe' : 'ignore', 'pipe'],
+      timeout: NFT_TIMEOUT_MS,
+    });
     const stderr: Buffer[] = [];
+    const stdout: Buffer[] = [];
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.on('error', (error) =>
       reject(new NftError(`cannot run '${NFT}': ${error.message}`, { cause: error })),
     );
     child.on('close', (code, signal) => {
       if (code === 0) {
-        resolve();
+        resolve(Buffer.concat(stdout).toString('utf8'));
         return;
       }
       const text = Buffer.concat(stderr).toString('utf8').trim();

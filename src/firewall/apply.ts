@@ -1,0 +1,109 @@
+import { applyRuleset, NftError, queryNft } from '../nat/apply.js';
+import type { NftDocument } from '../nat/ruleset.js';
+import { ADMIN_CHAIN, NODE_TABLE } from './ruleset.js';
+import type { ExistingTable } from './transaction.js';
+
+/** Packets and bytes a counter saw. */
+export interface Counter {
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+/** The counters of our table: per map element (by map, then key text) and per chain. */
+export interface TableCounters {
+  /** `fw4-<namespace>` → key text (`1.2.3.0/24`, `a-b`, an address) → counter. */
+  readonly elements: ReadonlyMap<string, ReadonlyMap<string, Counter>>;
+  /** The counter of each chain's rule that has one (`ns-<namespace>`: no match, or drop when closed). */
+  readonly chains: ReadonlyMap<string, Counter>;
+}
+
+const TABLE_ARGS = [NODE_TABLE.family, NODE_TABLE.name];
+
+/**
+ * The names of the chains and sets in our table now (`nft -t`: no elements), for the first
+ * transaction of a run. Read-only.
+ *
+ * @returns the names; empty when the table does not exist
+ * @throws NftError when nft fails for another reason
+ */
+export async function readExistingTable(): Promise<ExistingTable> {
+  let text: string;
+  try {
+    text = await queryNft(['-t', '-j', 'list', 'table', ...TABLE_ARGS]);
+  } catch (error) {
+    if (error instanceof NftError && /No such file or directory/.test(error.message)) {
+      return { chains: new Set(), sets: new Set() };
+    }
+    throw error;
+  }
+  const chains = new Set<string>();
+  const sets = new Set<string>();
+  for (const entry of nftEntries(text)) {
+    if (entry.chain) chains.add(String(entry.chain.name));
+    if (entry.set) sets.add(String(entry.set.name));
+    if (entry.map) sets.add(String(entry.map.name));
+  }
+  return { chains, sets };
+}
+
+/**
+ * Applies one transaction (all of it or nothing).
+ *
+ * @throws NftError when nft refuses it
+ */
+export async function applyFirewall(document: NftDocument): Promise<void> {
+  if (document.nftables.length === 0) return;
+  await applyRuleset(document);
+}
+
+/**
+ * Reads every counter of our table (one `nft -j list table`). Read-only.
+ *
+ * @returns the counters; empty when the table does not exist
+ */
+export async function readCounters(): Promise<TableCounters> {
+  const elements = new Map<string, Map<string, Counter>>();
+  const chains = new Map<string, Counter>();
+  let text: string;
+  try {
+    text = await queryNft(['-j', 'list', 'table', ...TABLE_ARGS]);
+  } catch (error) {
+    if (error instanceof NftError && /No such file or directory/.test(error.message))
+      return { elements, chains };
+    throw error;
+  }
+  for (const entry of nftEntries(text)) {
+    const map = entry.map ?? entry.set;
+    if (map && Array.isArray(map.elem)) {
+      const counters = new Map<string, Counter>();
+      for (const item of map.elem as unknown[]) {
+        const element = Array.isArray(item) ? item[0] : item;
+        const inner = (element as { elem?: { val: unknown; counter?: Counter } })?.elem;
+        if (inner?.counter) counters.set(keyText(inner.val), inner.counter);
+      }
+      elements.set(String(map.name), counters);
+    }
+    const rule = entry.rule as { chain?: string; expr?: unknown[] } | undefined;
+    if (rule?.chain && rule.chain !== ADMIN_CHAIN && Array.isArray(rule.expr)) {
+      for (const expr of rule.expr) {
+        const counter = (expr as { counter?: Counter }).counter;
+        if (counter && typeof counter.packets === 'number') chains.set(rule.chain, counter);
+      }
+    }
+  }
+  return { elements, chains };
+}
+
+/** The key text our ruleset builder uses (rangeElement), from nft's JSON of an element. */
+export function keyText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as { prefix?: { addr: string; len: number }; range?: [string, string] };
+  if (v?.prefix) return `${v.prefix.addr}/${v.prefix.len}`;
+  if (v?.range) return `${v.range[0]}-${v.range[1]}`;
+  return JSON.stringify(value);
+}
+
+function nftEntries(text: string): Record<string, Record<string, unknown> | undefined>[] {
+  const parsed = JSON.parse(text) as { nftables?: Record<string, Record<string, unknown>>[] };
+  return parsed.nftables ?? [];
+}
