@@ -21,12 +21,20 @@ describe('sysctl paths', () => {
   });
 });
 
+/** Sets the namespace's start state with sysctl(8), independently of the code under test. */
+function setStart(ns: string, ...settings: string[]): void {
+  inNetns(ns, 'sysctl', '-q', '-w', ...settings);
+}
+
 describe('setForwarding, in a throwaway network namespace', { skip: netnsUnavailable() }, () => {
   after(cleanup);
 
   test('enables forwarding inside the namespace and leaves the host alone', () => {
     const host = [readFileSync(forwardingPath(4), 'utf8'), readFileSync(forwardingPath(6), 'utf8')];
     const ns = addNetns('sysctl');
+    // A new namespace copies the host's IPv4 settings (and its IPv6 ones with
+    // net.core.devconf_inherit_init_net=1): the start state is set here, not assumed.
+    setStart(ns, 'net.ipv4.ip_forward=0', 'net.ipv6.conf.all.forwarding=0');
     assert.equal(inNetns(ns, 'cat', forwardingPath(4)).trim(), '0');
     assert.equal(inNetns(ns, 'cat', forwardingPath(6)).trim(), '0');
     assert.deepEqual(fixtureValue<boolean[]>(ns, 'forwarding', { families: [4, 6] }), [true, true]);
@@ -43,6 +51,8 @@ describe('setForwarding, in a throwaway network namespace', { skip: netnsUnavail
     const ns = addNetns('sysctl2');
     const key = 'net/ipv4/conf/lo/arp_notify';
     const host = readFileSync(sysctlPath(key), 'utf8');
+    setStart(ns, 'net.ipv4.conf.lo.arp_notify=0');
+    assert.equal(inNetns(ns, 'cat', sysctlPath(key)).trim(), '0');
     assert.equal(fixtureValue<string>(ns, 'sysctl', { key, value: '1' }), '1');
     assert.equal(inNetns(ns, 'cat', sysctlPath(key)).trim(), '1');
     assert.equal(readFileSync(sysctlPath(key), 'utf8'), host);
