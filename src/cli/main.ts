@@ -15,6 +15,7 @@ Commands:
   plan        print the network steps and the nftables ruleset set-up would apply
   announce    announce an interface's addresses again (gratuitous ARP, unsolicited NA)
   pod-wait    keep the pod alive until SIGTERM (the pause container)
+  node        the node agent (DaemonSet): the egress firewall (EgressNetworkPolicy); 'node status'
 
 Run 'egress-router COMMAND --help' for a command's options.
 
@@ -47,6 +48,10 @@ const COMMANDS: Record<string, () => Promise<{ run: (args: string[]) => Promise<
   'dns-proxy': async () => {
     const m = await import('./dns-proxy.js');
     return { run: (args) => m.runDnsProxy(args, process.env, process.stdout), help: m.DNS_PROXY_HELP };
+  },
+  node: async () => {
+    const m = await import('./node.js');
+    return { run: (args) => m.runNode(args, process.env, process.stdout), help: m.NODE_HELP };
   },
   'pod-wait': async () => {
     const m = await import('./pod-wait.js');

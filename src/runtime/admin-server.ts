@@ -10,6 +10,8 @@ export interface AdminServerOptions {
   readonly registry: Registry;
   /** Whether the component takes traffic: /readyz answers 200 when true, 503 otherwise. */
   readonly ready: () => boolean;
+  /** More GET paths of the component (`/status`), each answering a JSON document. */
+  readonly json?: Readonly<Record<string, () => Promise<unknown>>>;
 }
 
 /** A running admin server. */
@@ -42,6 +44,17 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     if (path === '/metrics') {
       options.registry.metrics().then(
         (text) => send(200, text, options.registry.contentType),
+        (error: Error) => send(500, `${error.message}\n`),
+      );
+      return;
+    }
+    const json =
+      path !== undefined && options.json && Object.hasOwn(options.json, path)
+        ? options.json[path]
+        : undefined;
+    if (json) {
+      json().then(
+        (value) => send(200, `${JSON.stringify(value, null, 2)}\n`, 'application/json'),
         (error: Error) => send(500, `${error.message}\n`),
       );
       return;

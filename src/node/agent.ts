@@ -1,0 +1,256 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Registry } from 'prom-client';
+import { type ClusterState, emptyClusterState, type ObjectSource } from '../cluster/types.js';
+import { applyFirewall, readCounters, readExistingTable } from '../firewall/apply.js';
+import { DnsTracker } from '../firewall/dns-tracker.js';
+import type { IpRange } from '../firewall/ip-range.js';
+import { type CompileCache, type FirewallPlan, planFirewall } from '../firewall/plan.js';
+import { countersByRule, type NamespaceCounters } from '../firewall/rule-counters.js';
+import { buildFirewallTable, type DesiredTable } from '../firewall/ruleset.js';
+import { planTransaction } from '../firewall/transaction.js';
+import type { Logger } from '../runtime/logger.js';
+import { type NodeMetrics, registerNodeMetrics } from './metrics.js';
+import type { NodeStatus } from './status.js';
+
+/** What the agent needs. */
+export interface NodeAgentOptions {
+  readonly source: ObjectSource;
+  readonly nodeName: string;
+  readonly clusterNetworks: readonly IpRange[];
+  readonly serviceNetworks: readonly IpRange[];
+  readonly log: Logger;
+  readonly registry: Registry;
+  /** Where the status is written after every reconcile (atomically), for `node status`. */
+  readonly statusFile?: string;
+  /** How long the first reconcile waits for the dnsNames' first answers (default 5 s). */
+  readonly dnsSettleMs?: number;
+  readonly dns?: DnsTracker;
+}
+
+/** A running agent. */
+export interface NodeAgent {
+  /** True once a transaction applied (or nothing needed changing). */
+  ready(): boolean;
+  /** The status, with the kernel's per-rule counters. */
+  status(): Promise<NodeStatus>;
+  /** Resolves after the next reconcile that starts after this call. */
+  reconciled(): Promise<void>;
+  /** Stops following the cluster and DNS; the rules stay in place. */
+  close(): Promise<void>;
+}
+
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+/** Changes arriving this close together are one reconcile. */
+const COALESCE_MS = 10;
+
+/**
+ * Starts the node agent: follows the source and the dnsNames, and after every change plans the
+ * firewall (pure), diffs it against what the last transaction made and applies the difference as
+ * one nft transaction. A refused transaction changes nothing and is retried with back-off; a bad
+ * object changes only its own namespace (planFirewall). The first transaction waits for the first
+ * DNS answers, so a restart does not take away addresses the previous run allowed.
+ *
+ * @param options the source, this node, the networks, logger and registry
+ * @returns the agent once the first transaction ran (applied or failed)
+ * @throws when the source's first list fails
+ */
+export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
+  const { log } = options;
+  let state: ClusterState = emptyClusterState();
+  let applied: DesiredTable | undefined;
+  let plan: FirewallPlan | undefined;
+  const cache: CompileCache = new Map();
+  let lastReconcile: NodeStatus['lastReconcile'];
+  let isReady = false;
+  let closed = false;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  let waiters: (() => void)[] = [];
+
+  const currentStatus = (counters?: readonly NamespaceCounters[]): NodeStatus => ({
+    node: options.nodeName,
+    source: options.source.description,
+    ...(lastReconcile ? { lastReconcile } : {}),
+    namespaces: plan?.statuses ?? [],
+    dnsNames: dns.status(),
+    problems: state.problems,
+    ...(counters ? { counters } : {}),
+  });
+  const readRuleCounters = async () => (plan ? countersByRule(plan, await readCounters()) : []);
+  const metrics: NodeMetrics = registerNodeMetrics(options.registry, () => currentStatus(), readRuleCounters);
+  const dns =
+    options.dns ??
+    new DnsTracker({
+      onChange: () => schedule(),
+      onLookup: (name, lookup, answers) => {
+        const ok = lookup.v4.kind === 'records' || lookup.v6.kind === 'records';
+        metrics.dnsLookups.inc({ result: ok ? 'records' : 'none' });
+        const fields = {
+          dnsName: name,
+          addresses: [...answers.addresses.keys()],
+          failures: answers.failures,
+        };
+        if (ok) log.debug(fields, 'dnsName looked up');
+        else log.warn({ ...fields, error: answers.lastError }, 'dnsName lookup found no address; retrying');
+      },
+    });
+
+  const reconcile = async (): Promise<void> => {
+    const started = performance.now();
+    const input = {
+      state,
+      nodeName: options.nodeName,
+      clusterNetworks: options.clusterNetworks,
+      serviceNetworks: options.serviceNetworks,
+      dns: dns.addresses(),
+    };
+    const next = planFirewall(input, cache);
+    dns.setNames(next.dnsNames);
+    const desired = buildFirewallTable(next);
+    let commands = 0;
+    try {
+      const document = planTransaction(desired, applied, applied ? undefined : await readExistingTable());
+      commands = document.nftables.length;
+      await applyFirewall(document);
+      applied = desired;
+      const previous = plan;
+      plan = next;
+      failures = 0;
+      isReady = true;
+      lastReconcile = { at: new Date().toISOString(), durationMs: ms(started), ok: true, commands };
+      metrics.reconciles.inc({ result: 'ok' });
+      if (commands > 0) logChanges(log, previous, next, commands, ms(started));
+    } catch (error) {
+      failures++;
+      const message = (error as Error).message;
+      lastReconcile = {
+        at: new Date().toISOString(),
+        durationMs: ms(started),
+        ok: false,
+        error: message,
+        commands,
+      };
+      metrics.reconciles.inc({ result: 'error' });
+      log.error({ err: message, failures }, 'nft transaction refused; the rules before it stay; retrying');
+      const delay = Math.min(RETRY_MIN_MS * 2 ** (failures - 1), RETRY_MAX_MS);
+      setTimeout(() => schedule(), delay).unref();
+    }
+    metrics.reconcileSeconds.observe(ms(started) / 1000);
+    writeStatus(options.statusFile, currentStatus(), log);
+  };
+
+  const run = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        const done = waiters;
+        waiters = [];
+        await reconcile();
+        for (const waiter of done) waiter();
+      } while (again && !closed);
+      running = undefined;
+    })();
+    return running;
+  };
+  const schedule = () => {
+    if (closed || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void run();
+    }, COALESCE_MS);
+  };
+
+  await options.source.start(
+    (next) => {
+      state = next;
+      if (plan) schedule();
+    },
+    (error) => log.warn({ err: error.message }, 'object source: recovering'),
+  );
+  // The names of the first state, looked up before the first transaction.
+  dns.setNames(planFirewall({ ...inputOf(), dns: new Map() }).dnsNames);
+  await dns.settled(options.dnsSettleMs ?? 5_000);
+  await run();
+
+  function inputOf() {
+    return {
+      state,
+      nodeName: options.nodeName,
+      clusterNetworks: options.clusterNetworks,
+      serviceNetworks: options.serviceNetworks,
+    };
+  }
+
+  return {
+    ready: () => isReady,
+    status: async () => currentStatus(await readRuleCounters().catch(() => undefined)),
+    reconciled: () =>
+      new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        schedule();
+      }),
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      dns.close();
+      await options.source.close();
+      await running;
+    },
+  };
+}
+
+function logChanges(
+  log: Logger,
+  previous: FirewallPlan | undefined,
+  next: FirewallPlan,
+  commands: number,
+  durationMs: number,
+): void {
+  log.info(
+    {
+      commands,
+      durationMs,
+      namespaces: next.statuses.length,
+      pods: next.pods.size,
+    },
+    'egress firewall applied',
+  );
+  const before = new Map((previous?.statuses ?? []).map((s) => [s.namespace, s]));
+  for (const status of next.statuses) {
+    const old = before.get(status.namespace);
+    if (old && old.state === status.state && old.reason === status.reason) continue;
+    const fields = {
+      namespace: status.namespace,
+      state: status.state,
+      policies: status.policies,
+      reason: status.reason,
+      errors: status.errors,
+    };
+    if (status.state === 'enforced') log.info(fields, 'namespace egress firewall enforced');
+    else log.error(fields, status.reason ?? status.state);
+  }
+}
+
+function writeStatus(path: string | undefined, status: NodeStatus, log: Logger): void {
+  if (!path) return;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(status, null, 2)}\n`);
+    renameSync(temporary, path);
+  } catch (error) {
+    log.warn({ err: (error as Error).message, path }, 'cannot write the status file');
+  }
+}
+
+function ms(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}

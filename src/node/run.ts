@@ -1,0 +1,86 @@
+import { ExitError } from '../cli/exit-error.js';
+import type { ObjectSource } from '../cluster/types.js';
+import type { NodeOptions } from './options.js';
+
+/**
+ * Runs the node agent until SIGTERM or SIGINT: its source, the agent, the admin endpoints. On a
+ * signal it stops following the cluster and leaves the rules in place, so the datapath stays as it
+ * is while the agent restarts.
+ *
+ * @param options validated settings
+ * @param stdout where the log lines go
+ * @throws ExitError when the source's first list fails or the admin port cannot be listened on
+ */
+export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.WritableStream): Promise<void> {
+  const [{ createLogger }, { Registry, collectDefaultMetrics }, { startNodeAgent }, { startAdminServer }] =
+    await Promise.all([
+      import('../runtime/logger.js'),
+      import('prom-client'),
+      import('./agent.js'),
+      import('../runtime/admin-server.js'),
+    ]);
+  void stdout;
+  const log = createLogger({ debug: options.debug, name: 'egress-router-node' });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'egress_router_node_' });
+  const source = await createSource(options);
+  log.info(
+    {
+      node: options.nodeName,
+      source: source.description,
+      clusterNetwork: options.clusterNetworkText,
+      serviceNetwork: options.serviceNetworkText,
+    },
+    'node agent starting',
+  );
+  let agent: Awaited<ReturnType<typeof startNodeAgent>>;
+  try {
+    agent = await startNodeAgent({
+      source,
+      nodeName: options.nodeName,
+      clusterNetworks: options.clusterNetworks,
+      serviceNetworks: options.serviceNetworks,
+      log,
+      registry,
+      statusFile: options.statusFile,
+    });
+  } catch (error) {
+    await source.close();
+    throw new ExitError(`node: ${(error as Error).message}`);
+  }
+  let admin: Awaited<ReturnType<typeof startAdminServer>> | undefined;
+  if (options.adminPort > 0) {
+    try {
+      admin = await startAdminServer({
+        port: options.adminPort,
+        registry,
+        ready: () => agent.ready(),
+        json: { '/status': () => agent.status() },
+      });
+    } catch (error) {
+      await agent.close();
+      throw new ExitError(
+        `node: cannot listen on admin port ${options.adminPort}: ${(error as Error).message}`,
+      );
+    }
+  }
+  log.info({ adminPort: admin?.port }, 'node agent running');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'stopping; the rules stay in place');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await Promise.all([agent.close(), admin?.close()]);
+}
+
+async function createSource(options: NodeOptions): Promise<ObjectSource> {
+  if (options.source.kind === 'dir') {
+    const { createDirSource } = await import('../cluster/dir-source.js');
+    return createDirSource(options.source.path);
+  }
+  const { createKubernetesSource } = await import('../cluster/kubernetes-source.js');
+  return createKubernetesSource(options.source.kubeconfig ? { kubeconfig: options.source.kubeconfig } : {});
+}
