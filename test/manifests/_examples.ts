@@ -33,11 +33,14 @@ export type K8sObject = {
   [k: string]: Yaml;
 };
 
-/** Which of our images a container runs. */
-export type ImageRole = 'router' | 'http-proxy' | 'dns-proxy' | 'pod-wait';
+/**
+ * Which of our images a container runs, and as what: the router image runs the node agent when its
+ * arguments start with `node` (the DaemonSet of node-agent-*.yaml).
+ */
+export type ImageRole = 'router' | 'http-proxy' | 'dns-proxy' | 'pod-wait' | 'node-agent';
 
 /** Our images' names in the examples (a placeholder registry: examples/README.md). */
-export const IMAGE_ROLES: Readonly<Record<string, ImageRole>> = {
+export const IMAGE_ROLES: Readonly<Record<string, Exclude<ImageRole, 'node-agent'>>> = {
   'egress-router': 'router',
   'egress-http-proxy': 'http-proxy',
   'egress-dns-proxy': 'dns-proxy',
@@ -60,6 +63,8 @@ export const ACCEPTED_ENV: Readonly<Record<ImageRole, readonly string[]>> = {
   'http-proxy': ['EGRESS_HTTP_PROXY_DESTINATION', 'EGRESS_HTTP_PROXY_DESTINATION_FILE'],
   'dns-proxy': ['EGRESS_DNS_PROXY_DESTINATION', 'EGRESS_DNS_PROXY_DESTINATION_FILE'],
   'pod-wait': [],
+  // The node's name (downward API: spec.nodeName), unless --node-name gives it.
+  'node-agent': ['NODE_NAME'],
 };
 
 /** Reads every document of every examples/*.yaml; YAML errors (and duplicate keys) throw. */
@@ -93,7 +98,7 @@ export function podsOf(docs: readonly ExampleDoc[]): ExamplePod[] {
     const template =
       o.kind === 'Pod'
         ? o
-        : o.kind === 'Deployment' || o.kind === 'ReplicationController'
+        : o.kind === 'Deployment' || o.kind === 'ReplicationController' || o.kind === 'DaemonSet'
           ? o.spec?.template
           : undefined;
     if (template === undefined) return [];
@@ -128,8 +133,10 @@ export function ourContainers(pods: readonly ExamplePod[]): OurContainer[] {
       const image = String((container as { image?: string }).image ?? '');
       if (!image.startsWith(EXAMPLE_REGISTRY)) return [];
       const [name = '', tag = ''] = image.slice(EXAMPLE_REGISTRY.length).split(':');
-      const role = IMAGE_ROLES[name];
-      if (role === undefined) throw new Error(`${pod.doc.label}: unknown image ${image}`);
+      const imageRole = IMAGE_ROLES[name];
+      if (imageRole === undefined) throw new Error(`${pod.doc.label}: unknown image ${image}`);
+      const args = (container as { args?: unknown[] }).args;
+      const role = imageRole === 'router' && args?.[0] === 'node' ? 'node-agent' : imageRole;
       return [{ pod, init, container, role, tag }];
     }),
   );

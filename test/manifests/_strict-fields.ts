@@ -15,15 +15,33 @@ const ENTRY_SOURCE = `
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { INamespace } from 'kubernetes-models/v1/Namespace';
+import type { IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { IReplicationController } from 'kubernetes-models/v1/ReplicationController';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import type { ICustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
+import type { IJSONSchemaProps } from 'kubernetes-models/apiextensions.k8s.io/v1/JSONSchemaProps';
 export interface Kinds {
   Pod: IPod;
   Service: IService;
   ConfigMap: IConfigMap;
+  Namespace: INamespace;
+  ServiceAccount: IServiceAccount;
   ReplicationController: IReplicationController;
   Deployment: IDeployment;
+  DaemonSet: IDaemonSet;
+  ClusterRole: IClusterRole;
+  ClusterRoleBinding: IClusterRoleBinding;
+  Role: IRole;
+  RoleBinding: IRoleBinding;
+  CustomResourceDefinition: ICustomResourceDefinition;
   ObjectMeta: NonNullable<IPod['metadata']>;
+  JSONSchemaProps: IJSONSchemaProps;
 }
 `;
 
@@ -32,13 +50,27 @@ export type CheckedKind =
   | 'Pod'
   | 'Service'
   | 'ConfigMap'
+  | 'Namespace'
+  | 'ServiceAccount'
   | 'ReplicationController'
   | 'Deployment'
+  | 'DaemonSet'
+  | 'ClusterRole'
+  | 'ClusterRoleBinding'
+  | 'Role'
+  | 'RoleBinding'
+  | 'CustomResourceDefinition'
   | 'ObjectMeta';
 
-let loaded: { checker: ts.TypeChecker; kinds: ts.Type } | undefined;
+/**
+ * kubernetes-models types a CRD schema's `items` and `additionalProperties` as empty interfaces
+ * (the API's "a schema, or a list of them / a boolean"): walked as the schema they hold.
+ */
+const SCHEMA_OR_SOMETHING = new Set(['IJSONSchemaPropsOrArray', 'IJSONSchemaPropsOrBool']);
 
-function load(): { checker: ts.TypeChecker; kinds: ts.Type } {
+let loaded: { checker: ts.TypeChecker; kinds: ts.Type; schema: ts.Type } | undefined;
+
+function load(): { checker: ts.TypeChecker; kinds: ts.Type; schema: ts.Type } {
   if (loaded !== undefined) return loaded;
   const options: ts.CompilerOptions = {
     strict: true,
@@ -68,7 +100,8 @@ function load(): { checker: ts.TypeChecker; kinds: ts.Type } {
   const module = checker.getSymbolAtLocation(program.getSourceFile(ENTRY)!);
   const symbol = module?.exports?.get(ts.escapeLeadingUnderscores('Kinds'));
   if (symbol === undefined) throw new Error('cannot load the Kubernetes types: no Kinds');
-  loaded = { checker, kinds: checker.getDeclaredTypeOfSymbol(symbol) };
+  const kinds = checker.getDeclaredTypeOfSymbol(symbol);
+  loaded = { checker, kinds, schema: checker.getTypeOfSymbol(kinds.getProperty('JSONSchemaProps')!) };
   return loaded;
 }
 
@@ -80,24 +113,34 @@ function load(): { checker: ts.TypeChecker; kinds: ts.Type } {
  * @returns one `path: unknown field` line per unknown key; empty when every key is known
  */
 export function unknownFields(value: unknown, kind: CheckedKind): string[] {
-  const { checker, kinds } = load();
+  const { checker, kinds, schema } = load();
   const property = kinds.getProperty(kind);
   if (property === undefined) throw new Error(`unknownFields: no type for ${kind}`);
   const errors: string[] = [];
-  walk(checker, value, checker.getTypeOfSymbol(property), kind, errors);
+  walk({ checker, schema }, value, checker.getTypeOfSymbol(property), kind, errors);
   return errors;
 }
 
-function walk(
-  checker: ts.TypeChecker,
-  value: unknown,
-  declared: ts.Type,
-  path: string,
-  errors: string[],
-): void {
+interface Walker {
+  readonly checker: ts.TypeChecker;
+  /** IJSONSchemaProps, for the empty interfaces that stand for it. */
+  readonly schema: ts.Type;
+}
+
+function walk(walker: Walker, value: unknown, declared: ts.Type, path: string, errors: string[]): void {
   if (value === null || value === undefined || typeof value !== 'object') return; // scalars: the schema checks them
+  const { checker } = walker;
   let type = checker.getNonNullableType(declared);
   if (type.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return;
+  const name = (type.aliasSymbol ?? type.getSymbol())?.getName() ?? '';
+  if (SCHEMA_OR_SOMETHING.has(name)) {
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        walk(walker, item, walker.schema, `${path}[${i}]`, errors);
+      });
+    } else walk(walker, value, walker.schema, path, errors);
+    return;
+  }
   if (Array.isArray(value)) {
     const element = checker.isArrayType(type)
       ? checker.getTypeArguments(type as ts.TypeReference)[0]
@@ -107,7 +150,7 @@ function walk(
       return;
     }
     value.forEach((item, i) => {
-      walk(checker, item, element, `${path}[${i}]`, errors);
+      walk(walker, item, element, `${path}[${i}]`, errors);
     });
     return;
   }
@@ -120,10 +163,12 @@ function walk(
     type = member;
   }
   const index = checker.getIndexInfoOfType(type, ts.IndexKind.String);
+  // Any JSON value (a CRD's `default`, `enum` or `example`): an empty interface.
+  if (index === undefined && type.getProperties().length === 0) return;
   for (const [key, child] of Object.entries(value)) {
     const field = type.getProperty(key);
-    if (field !== undefined) walk(checker, child, checker.getTypeOfSymbol(field), `${path}.${key}`, errors);
-    else if (index !== undefined) walk(checker, child, index.type, `${path}.${key}`, errors);
+    if (field !== undefined) walk(walker, child, checker.getTypeOfSymbol(field), `${path}.${key}`, errors);
+    else if (index !== undefined) walk(walker, child, index.type, `${path}.${key}`, errors);
     else errors.push(`${path}.${key}: unknown field`);
   }
 }

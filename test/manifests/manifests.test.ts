@@ -4,12 +4,21 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
+import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
+import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import { ReplicationController } from 'kubernetes-models/v1/ReplicationController';
 import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { crdToJsonSchema } from './_crd-schema.js';
 import {
   ACCEPTED_ENV,
   configMapsOf,
@@ -23,6 +32,8 @@ import {
 import { type CheckedKind, unknownFields } from './_strict-fields.js';
 
 const BIN = join(REPO, 'bin/egress-router');
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
 const docs = loadExamples();
@@ -42,12 +53,55 @@ const MODELS: Record<string, { kind: CheckedKind; validate: (object: unknown) =>
     validate: (o) => new ReplicationController(o as never).validate(),
   },
   'apps/v1/Deployment': { kind: 'Deployment', validate: (o) => new Deployment(o as never).validate() },
+  'v1/Namespace': { kind: 'Namespace', validate: (o) => new Namespace(o as never).validate() },
+  'v1/ServiceAccount': { kind: 'ServiceAccount', validate: (o) => new ServiceAccount(o as never).validate() },
+  'apps/v1/DaemonSet': { kind: 'DaemonSet', validate: (o) => new DaemonSet(o as never).validate() },
+  'rbac.authorization.k8s.io/v1/ClusterRole': {
+    kind: 'ClusterRole',
+    validate: (o) => new ClusterRole(o as never).validate(),
+  },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': {
+    kind: 'ClusterRoleBinding',
+    validate: (o) => new ClusterRoleBinding(o as never).validate(),
+  },
+  'rbac.authorization.k8s.io/v1/Role': { kind: 'Role', validate: (o) => new Role(o as never).validate() },
+  'rbac.authorization.k8s.io/v1/RoleBinding': {
+    kind: 'RoleBinding',
+    validate: (o) => new RoleBinding(o as never).validate(),
+  },
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': {
+    kind: 'CustomResourceDefinition',
+    validate: (o) => new CustomResourceDefinition(o as never).validate(),
+  },
 };
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 const schema = (name: string) => JSON.parse(readFileSync(join(REPO, 'test/manifests/schemas', name), 'utf8'));
 const validateNad = ajv.compile(schema('network-attachment-definition.schema.json'));
 const validateMacvlan = ajv.compile(schema('cni-macvlan.schema.json'));
+
+/**
+ * Kinds that kubernetes-models has no schema for, by `apiVersion/kind`, each with a JSON Schema
+ * that refuses unknown fields (metadata is checked against ObjectMeta besides): OpenShift's SCC
+ * (written from openshift/api), and the custom resources of our CRDs (node-agent-crds.yaml).
+ */
+const OTHER_KINDS = new Map<string, ValidateFunction>([
+  [
+    'security.openshift.io/v1/SecurityContextConstraints',
+    ajv.compile(schema('security-context-constraints.schema.json')),
+  ],
+  ...docs
+    .filter((d) => d.object.kind === 'CustomResourceDefinition')
+    .flatMap((d) =>
+      (d.object.spec.versions as { name: string; schema: { openAPIV3Schema: object } }[]).map(
+        (v) =>
+          [
+            `${d.object.spec.group}/${v.name}/${d.object.spec.names.kind}`,
+            ajv.compile(crdToJsonSchema(v.schema.openAPIV3Schema)),
+          ] as const,
+      ),
+    ),
+]);
 
 /** Runs the CLI on this machine with exactly this environment. */
 function cli(args: string[], env: Record<string, string>) {
@@ -88,6 +142,12 @@ describe('example manifests: valid Kubernetes objects', () => {
       'Deployment/egress-demo', // failover (6.5.2.5)
       'ReplicationController/egress-demo-controller',
       'NetworkAttachmentDefinition/egress-macvlan',
+      'CustomResourceDefinition/egressnetworkpolicies.network.openshift.io', // node agent, Kubernetes
+      'CustomResourceDefinition/netnamespaces.network.openshift.io',
+      'CustomResourceDefinition/hostsubnets.network.openshift.io',
+      'DaemonSet/egress-router-node',
+      'SecurityContextConstraints/egress-router-node', // node agent, OpenShift
+      'EgressNetworkPolicy/default', // the egress firewall (6.5.1)
     ]) {
       assert.ok(kinds.includes(expected), `missing ${expected}`);
     }
@@ -105,11 +165,21 @@ describe('example manifests: valid Kubernetes objects', () => {
         assert.equal(config.name, doc.object.metadata?.name, 'the CNI network is named like the attachment');
         return;
       }
+      const other = OTHER_KINDS.get(`${apiVersion}/${kind}`);
+      if (other !== undefined) {
+        assert.ok(other(doc.object), ajv.errorsText(other.errors));
+        assert.deepEqual(unknownFields(doc.object.metadata, 'ObjectMeta'), []);
+        new ConfigMap({ metadata: doc.object.metadata }).validate();
+        assert.match(doc.object.metadata?.name ?? '', DNS1123_LABEL);
+        return;
+      }
       const model = MODELS[`${apiVersion}/${kind}`];
       assert.ok(model, `${apiVersion} ${kind}: no schema for this kind`);
       assert.doesNotThrow(() => model.validate(doc.object));
       assert.deepEqual(unknownFields(doc.object, model.kind), []);
-      assert.match(doc.object.metadata?.name ?? '', /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      // A DNS-1123 label; a CRD's name is `<plural>.<group>`, a subdomain.
+      const name = kind === 'CustomResourceDefinition' ? DNS1123_SUBDOMAIN : DNS1123_LABEL;
+      assert.match(doc.object.metadata?.name ?? '', name);
     });
   }
 
@@ -125,6 +195,28 @@ describe('example manifests: valid Kubernetes objects', () => {
     const nameless = structuredClone(pod);
     delete nameless.spec.containers[0].name;
     assert.throws(() => new Pod(nameless).validate(), /must have required property name/);
+  });
+
+  test('the checks reach into a DaemonSet, a CRD schema (items too) and an SCC', () => {
+    const daemonSet = structuredClone(docs.find((d) => d.object.kind === 'DaemonSet')!.object);
+    daemonSet.spec.template.spec.tolerations[0].opertor = 'Exists';
+    assert.deepEqual(unknownFields(daemonSet, 'DaemonSet'), [
+      'DaemonSet.spec.template.spec.tolerations[0].opertor: unknown field',
+    ]);
+    const crd = structuredClone(docs.find((d) => d.object.kind === 'CustomResourceDefinition')!.object);
+    const egress = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.egress;
+    egress.items.requried = egress.items.required;
+    delete egress.items.required;
+    assert.deepEqual(unknownFields(crd, 'CustomResourceDefinition'), [
+      'CustomResourceDefinition.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.egress.items.requried: unknown field',
+    ]);
+    const validateScc = OTHER_KINDS.get('security.openshift.io/v1/SecurityContextConstraints')!;
+    const scc = structuredClone(docs.find((d) => d.object.kind === 'SecurityContextConstraints')!.object);
+    scc.allowedCapability = scc.allowedCapabilities;
+    delete scc.allowedCapabilities;
+    assert.equal(validateScc(scc), false);
+    assert.match(ajv.errorsText(validateScc.errors), /must have required property 'allowedCapabilities'/);
+    assert.match(ajv.errorsText(validateScc.errors), /must NOT have additional properties/);
   });
 });
 
