@@ -33,7 +33,28 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
     },
     'node agent starting',
   );
-  let agent: Awaited<ReturnType<typeof startNodeAgent>>;
+  // The admin port first: /healthz answers while the first list and transaction run, /readyz
+  // says 503 until the first transaction applied.
+  let agent: Awaited<ReturnType<typeof startNodeAgent>> | undefined;
+  let admin: Awaited<ReturnType<typeof startAdminServer>> | undefined;
+  if (options.adminPort > 0) {
+    try {
+      admin = await startAdminServer({
+        port: options.adminPort,
+        registry,
+        ready: () => agent?.ready() ?? false,
+        json: {
+          '/status': async () => {
+            if (!agent) throw new Error('starting: no status yet');
+            return agent.status();
+          },
+        },
+      });
+    } catch (error) {
+      await source.close();
+      throw new ExitError(`node: cannot listen on admin port ${options.adminPort}: ${(error as Error).message}`);
+    }
+  }
   try {
     agent = await startNodeAgent({
       source,
@@ -45,24 +66,8 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
       statusFile: options.statusFile,
     });
   } catch (error) {
-    await source.close();
+    await Promise.all([source.close(), admin?.close()]);
     throw new ExitError(`node: ${(error as Error).message}`);
-  }
-  let admin: Awaited<ReturnType<typeof startAdminServer>> | undefined;
-  if (options.adminPort > 0) {
-    try {
-      admin = await startAdminServer({
-        port: options.adminPort,
-        registry,
-        ready: () => agent.ready(),
-        json: { '/status': () => agent.status() },
-      });
-    } catch (error) {
-      await agent.close();
-      throw new ExitError(
-        `node: cannot listen on admin port ${options.adminPort}: ${(error as Error).message}`,
-      );
-    }
   }
   log.info({ adminPort: admin?.port }, 'node agent running');
   await new Promise<void>((resolve) => {
