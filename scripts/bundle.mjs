@@ -4,7 +4,8 @@
 // require(), one file costs the least. dist/bundle/main.cjs holds the router and the small
 // commands (evaluated only when they run: esbuild turns their import() into lazy initialisers);
 // the two proxies, with prom-client, are files of their own (http-proxy.cjs, dns-proxy.cjs), so
-// that the router does not even parse them (~5 ms). `netlink` stays in node_modules: it loads a
+// that the router does not even parse them (~5 ms), and so is the node agent (node.cjs, with the
+// yaml parser and the Kubernetes client). `netlink` stays in node_modules: it loads a
 // native addon from its own directory.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -27,11 +28,11 @@ const noPinoTransports = {
   },
 };
 
-/** In main.cjs, the proxies' commands are the bundles beside it. */
+/** In main.cjs, the proxies' and the node agent's commands are the bundles beside it. */
 const proxiesApart = {
   name: 'proxies-apart',
   setup(b) {
-    b.onResolve({ filter: /^\.\/(http-proxy|dns-proxy)\.js$/ }, (args) =>
+    b.onResolve({ filter: /^\.\/(http-proxy|dns-proxy|node)\.js$/ }, (args) =>
       args.importer.endsWith('/cli/main.js') ? { path: args.path.replace(/\.js$/, '.cjs'), external: true } : undefined,
     );
   },
@@ -59,7 +60,7 @@ await Promise.all([
     outfile: `${outdir}/main.cjs`,
     plugins: [noPinoTransports, proxiesApart],
   }),
-  ...['http-proxy', 'dns-proxy'].map((command) =>
+  ...['http-proxy', 'dns-proxy', 'node'].map((command) =>
     build({
       ...common,
       entryPoints: [`${root}dist/src/cli/${command}.js`],
