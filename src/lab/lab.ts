@@ -166,7 +166,8 @@ export interface Lab {
 const IP = 'ip';
 const SYSCTL = 'sysctl';
 const PING = 'ping';
-const PREFIX_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,19}$/;
+/** What a lab prefix may be: a letter, then letters, digits or `_`, 20 characters at most. */
+export const PREFIX_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,19}$/;
 const MAX_EXTRA_OUTSIDE = 200;
 /** Slack on top of a request's own timeout for starting Node in the namespace. */
 const CLIENT_START_SLACK_MS = 5_000;
@@ -354,9 +355,10 @@ function killPid(pid: number): void {
  * Kills every process in the given namespaces, waits for them to die, and deletes the namespaces.
  * Namespaces that do not exist are skipped.
  *
+ * @param names the namespaces to delete
  * @returns the namespaces that could not be deleted
  */
-async function removeNamespaces(names: readonly string[]): Promise<string[]> {
+export async function removeNamespaces(names: readonly string[]): Promise<string[]> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const pids = (await Promise.all(names.map(namespacePids))).flat();
     if (pids.length === 0) break;
@@ -371,7 +373,13 @@ async function removeNamespaces(names: readonly string[]): Promise<string[]> {
   return names.filter((name) => left.has(name));
 }
 
-function removeNamespacesSync(names: readonly string[]): void {
+/**
+ * {@link removeNamespaces}, blocking and best effort (one round of kills, nothing reported): for
+ * exit handlers.
+ *
+ * @param names the namespaces to delete; those that do not exist are skipped
+ */
+export function removeNamespacesSync(names: readonly string[]): void {
   for (const name of names) for (const pid of namespacePidsSync(name)) killPid(pid);
   const existing = new Set(parseNetnsList(runSync([IP, 'netns', 'list'], { check: false }).stdout));
   for (const name of names) {
@@ -399,7 +407,13 @@ export async function cleanupStaleLabs(prefix: string): Promise<string[]> {
   return stale;
 }
 
-function echoArgs(ports: EchoPorts): string[] {
+/**
+ * The echo server's arguments for a set of ports (`--tcp 80,443 --udp 53`).
+ *
+ * @param ports a list (TCP and UDP on each) or the ports of each protocol
+ * @throws Error when no port is given
+ */
+export function echoArgs(ports: EchoPorts): string[] {
   const tcp = Array.isArray(ports) ? ports : ((ports as { tcp?: readonly number[] }).tcp ?? []);
   const udp = Array.isArray(ports) ? ports : ((ports as { udp?: readonly number[] }).udp ?? []);
   const args: string[] = [];
@@ -659,8 +673,14 @@ async function addRoutes(a: LabAddresses, ipv6: boolean, ipIn: IpIn): Promise<vo
   }
 }
 
-/** Waits until no IPv6 address in the namespaces is tentative; fails on a DAD failure. */
-async function waitForAddresses(names: readonly string[], timeoutMs = 5_000): Promise<void> {
+/**
+ * Waits until no IPv6 address in the namespaces is tentative.
+ *
+ * @param names the namespaces to look at
+ * @param timeoutMs how long to wait (default 5 000 ms)
+ * @throws Error on a duplicate address (DAD failed) or when an address is still tentative at the end
+ */
+export async function waitForAddresses(names: readonly string[], timeoutMs = 5_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     let tentative = '';
