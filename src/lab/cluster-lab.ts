@@ -65,14 +65,13 @@ import type {
 } from './cluster-types.js';
 import { DNSMASQ_DIR_PREFIX, type DnsmasqHandle, startDnsmasq } from './dnsmasq.js';
 import {
-  ECHO_SERVER_SCRIPT,
-  echoArgs,
   execIn,
   listNamespaces,
   PREFIX_PATTERN,
   removeNamespaces,
   removeNamespacesSync,
   spawnIn,
+  startEchoServer,
   tcpRequest,
   udpRequest,
   waitForAddresses,
@@ -315,19 +314,12 @@ export async function createClusterLab(options: ClusterLabOptions = {}): Promise
       void handle.exited.then(() => handles.delete(handle));
       return handle;
     },
-    async startEcho(ports, echoOptions = {}) {
-      const handle = await lab.spawnIn(echoOptions.ns ?? 'out', process.execPath, [
-        ECHO_SERVER_SCRIPT,
-        ...echoArgs(ports),
-      ]);
-      try {
-        await handle.waitFor(/^ready$/m, { timeoutMs: echoOptions.timeoutMs ?? 5_000 });
-      } catch (error) {
-        await handle.stop();
-        throw error;
-      }
-      return handle;
-    },
+    startEcho: (ports, echoOptions = {}) =>
+      startEchoServer(
+        (cmd, args) => lab.spawnIn(echoOptions.ns ?? 'out', cmd, args),
+        ports,
+        echoOptions.timeoutMs,
+      ),
     tcpRequest: (ref, host, port, timeoutMs) => tcpRequest(resolve(ref), host, port, timeoutMs),
     udpRequest: (ref, host, port, timeoutMs) => udpRequest(resolve(ref), host, port, timeoutMs),
     async startDnsmasq(dnsOptions) {

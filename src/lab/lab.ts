@@ -497,19 +497,12 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       void handle.exited.then(() => handles.delete(handle));
       return handle;
     },
-    async startEcho(ports, echoOptions = {}) {
-      const handle = await lab.spawnIn(echoOptions.ns ?? 'out', process.execPath, [
-        ECHO_SERVER_SCRIPT,
-        ...echoArgs(ports),
-      ]);
-      try {
-        await handle.waitFor(/^ready$/m, { timeoutMs: echoOptions.timeoutMs ?? 5_000 });
-      } catch (error) {
-        await handle.stop();
-        throw error;
-      }
-      return handle;
-    },
+    startEcho: (ports, echoOptions = {}) =>
+      startEchoServer(
+        (cmd, args) => lab.spawnIn(echoOptions.ns ?? 'out', cmd, args),
+        ports,
+        echoOptions.timeoutMs,
+      ),
     tcpRequest: (ref, host, port, timeoutMs) => tcpRequest(resolve(ref), host, port, timeoutMs),
     udpRequest: (ref, host, port, timeoutMs) => udpRequest(resolve(ref), host, port, timeoutMs),
     async ping(ref, host, pingOptions = {}) {
@@ -697,4 +690,27 @@ export async function waitForAddresses(names: readonly string[], timeoutMs = 5_0
       throw new Error(`lab: IPv6 address still tentative after ${timeoutMs} ms: ${tentative}`);
     await sleep(50);
   }
+}
+
+/**
+ * Starts the echo server through `spawn` (a lab's spawnIn for one namespace) and waits until it is
+ * ready; stops it when it does not get ready in time.
+ *
+ * @param spawn starts a command in the namespace
+ * @param ports the ports to answer on
+ * @param timeoutMs how long to wait for `ready` (default 5 000 ms)
+ */
+export async function startEchoServer(
+  spawn: (cmd: string, args: readonly string[]) => Promise<ProcessHandle>,
+  ports: EchoPorts,
+  timeoutMs = 5_000,
+): Promise<ProcessHandle> {
+  const handle = await spawn(process.execPath, [ECHO_SERVER_SCRIPT, ...echoArgs(ports)]);
+  try {
+    await handle.waitFor(/^ready$/m, { timeoutMs });
+  } catch (error) {
+    await handle.stop();
+    throw error;
+  }
+  return handle;
 }

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { ClusterLab } from './cluster-lab.js';
 import type { ProcessHandle, RunResult } from './process.js';
 
+export { eventually } from './process.js';
+
 /** The CLI, as the images run it. */
 export const EGRESS_ROUTER_BIN = fileURLToPath(new URL('../../../bin/egress-router', import.meta.url));
 /** The admin port the lab's agents listen on (each in its node's namespace). */
@@ -128,21 +130,4 @@ export function labAgents(lab: ClusterLab): LabAgents {
     },
   };
   return agentsApi;
-}
-
-/**
- * Polls `check` every 100 ms until it returns a value other than undefined, or the time is up.
- *
- * @returns the value, or undefined when the time ran out
- */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

@@ -375,3 +375,20 @@ export async function spawnGroup(
   };
   return handle;
 }
+
+/**
+ * Polls `check` every 100 ms until it returns a value other than undefined, or the time is up.
+ *
+ * @returns the value, or undefined when the time ran out
+ */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
