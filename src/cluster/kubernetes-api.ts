@@ -104,7 +104,9 @@ export function loadKubeConfig(path?: string, env: NodeJS.ProcessEnv = process.e
     else if (env.KUBERNETES_SERVICE_HOST) config.loadFromCluster();
     else config.loadFromDefault();
   } catch (error) {
-    throw new Error(`kubernetes source: cannot read ${from}: ${oneLine(messageOf(error))}`, { cause: error });
+    // A YAML error's message goes on with an excerpt of the file: its first line says it.
+    const first = messageOf(error).split('\n', 1)[0] ?? '';
+    throw new Error(`kubernetes source: cannot read ${from}: ${oneLine(first)}`, { cause: error });
   }
   const cluster = config.getCurrentCluster();
   if (cluster === null || typeof cluster.server !== 'string' || cluster.server === '') {

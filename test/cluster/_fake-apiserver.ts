@@ -22,6 +22,7 @@
  * served (404, as a CRD that is not installed) and fail requests with a status.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** The collections served, by kind. */
@@ -100,7 +101,7 @@ export class FakeApiServer {
   /** When set, requests must carry `Authorization: Bearer <token>` (401 otherwise). */
   token: string | undefined;
 
-  #server: Server | undefined;
+  #server: Server | import('node:https').Server | undefined;
   #url = '';
   #rv = 1;
   #compactedRv = 0;
@@ -118,15 +119,20 @@ export class FakeApiServer {
     }
   }
 
-  /** Listens on 127.0.0.1, port 0. */
-  async listen(): Promise<void> {
-    const server = createServer((req, res) => this.#handle(req, res));
+  /**
+   * Listens on 127.0.0.1, port 0: plain HTTP, or HTTPS with a key and certificate (PEM).
+   *
+   * @param tls the server's key and certificate, for HTTPS
+   */
+  async listen(tls?: { readonly key: string; readonly cert: string }): Promise<void> {
+    const handle = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
+    const server = tls === undefined ? createServer(handle) : createTlsServer(tls, handle);
     this.#server = server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.#url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.#url = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
-  /** `http://127.0.0.1:<port>`. */
+  /** `http://127.0.0.1:<port>` (or `https://`). */
   get url(): string {
     return this.#url;
   }
@@ -351,18 +357,25 @@ export class FakeApiServer {
 }
 
 /**
- * Writes a kubeconfig that points to a server (plain HTTP, so `insecure-skip-tls-verify`, which the
- * client library requires for `http:`), optionally with a bearer token.
+ * A kubeconfig that points to a server, optionally with a bearer token. An `https:` server is
+ * trusted through `certificate-authority-data` (the CA given); an `http:` one gets
+ * `insecure-skip-tls-verify`, which the client library requires for plain HTTP.
  *
+ * @param server the fake's URL
+ * @param options `token` for the user, `caPem` the CA to trust (HTTPS)
  * @returns the kubeconfig's text
  */
-export function kubeconfigFor(server: string, token?: string): string {
-  const user = token === undefined ? '{}' : JSON.stringify({ token });
+export function kubeconfigFor(server: string, options: { token?: string; caPem?: string } = {}): string {
+  const user = options.token === undefined ? '{}' : JSON.stringify({ token: options.token });
+  const trust =
+    options.caPem === undefined
+      ? 'insecure-skip-tls-verify: true'
+      : `certificate-authority-data: ${Buffer.from(options.caPem).toString('base64')}`;
   return [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
-    `- name: fake\n  cluster:\n    server: ${JSON.stringify(server)}\n    insecure-skip-tls-verify: true`,
+    `- name: fake\n  cluster:\n    server: ${JSON.stringify(server)}\n    ${trust}`,
     'users:',
     `- name: tester\n  user: ${user}`,
     'contexts:',

@@ -3,8 +3,8 @@
  * _fake-apiserver.ts): a real HTTP server speaking list/watch, not a real API server.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -84,16 +84,65 @@ interface Harness {
   latest(): ClusterState;
 }
 
-/** A seeded fake server and a source pointed at it (not started); both closed after the test. */
-async function harness(t: TestContext, prepare?: (server: FakeApiServer) => void): Promise<Harness> {
+/** A key and a self-signed certificate for 127.0.0.1 (PEM), made with openssl. */
+interface TestCertificate {
+  readonly key: string;
+  readonly cert: string;
+}
+
+function selfSigned(): TestCertificate {
+  const dir = mkdtempSync(join(tmpdir(), 'egress-router-k8s-tls-'));
+  try {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    const result = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-days',
+        '1',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
+    );
+    if (result.status !== 0) throw new Error(`openssl req failed: ${result.stderr ?? result.error}`);
+    return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A seeded fake server and a source pointed at it (not started); both closed after the test.
+ *
+ * @param tls serve HTTPS with `server`, and trust `trusted` in the kubeconfig
+ */
+async function harness(
+  t: TestContext,
+  prepare?: (server: FakeApiServer) => void,
+  tls?: { server: TestCertificate; trusted: TestCertificate },
+): Promise<Harness> {
   const server = new FakeApiServer();
   server.token = TOKEN;
-  await server.listen();
+  await server.listen(tls?.server);
   seed(server);
   prepare?.(server);
   const dir = mkdtempSync(join(tmpdir(), 'egress-router-k8s-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, kubeconfigFor(server.url, TOKEN));
+  writeFileSync(kubeconfig, kubeconfigFor(server.url, { token: TOKEN, caPem: tls?.trusted.cert }));
   const logs: Harness['logs'] = [];
   const source = createKubernetesSource({
     kubeconfig,
@@ -416,6 +465,30 @@ test('wrong credentials: start() rejects with the 401', async (t) => {
   await assert.rejects(
     h.source.start(() => {}),
     /^Error: kubernetes source: cannot list [a-z]+: 401 Unauthorized: Unauthorized$/,
+  );
+});
+
+const openssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+
+test("over HTTPS: the kubeconfig's CA is trusted, and a server it did not sign is refused in one line", {
+  skip: openssl ? false : 'openssl is not installed (it makes the test certificates)',
+}, async (t) => {
+  const serverCertificate = selfSigned();
+  const trusted = await harness(t, undefined, { server: serverCertificate, trusted: serverCertificate });
+  assert.match(trusted.server.url, /^https:/);
+  await trusted.source.start((state) => trusted.states.push(state));
+  assert.equal(trusted.latest().namespaces.size, 3);
+  trusted.server.put('Namespace', { metadata: { name: 'over-tls' } });
+  await eventually('a change over TLS', () => trusted.latest().namespaces.has('over-tls'));
+
+  const stranger = await harness(t, undefined, { server: serverCertificate, trusted: selfSigned() });
+  await assert.rejects(
+    stranger.source.start(() => {}),
+    (error: Error) => {
+      assert.match(error.message, /^kubernetes source: cannot list [a-z]+: .*certificate/);
+      assert.ok(!error.message.includes('\n'));
+      return true;
+    },
   );
 });
 
