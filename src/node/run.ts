@@ -1,5 +1,6 @@
 import { ExitError } from '../cli/exit-error.js';
 import type { ObjectSource } from '../cluster/types.js';
+import type { Logger } from '../runtime/logger.js';
 import type { NodeOptions } from './options.js';
 
 /**
@@ -23,7 +24,7 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
   const log = createLogger({ debug: options.debug, name: 'egress-router-node' });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'egress_router_node_' });
-  const source = await createSource(options);
+  const source = await createSource(options, log);
   log.info(
     {
       node: options.nodeName,
@@ -52,7 +53,9 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
       });
     } catch (error) {
       await source.close();
-      throw new ExitError(`node: cannot listen on admin port ${options.adminPort}: ${(error as Error).message}`);
+      throw new ExitError(
+        `node: cannot listen on admin port ${options.adminPort}: ${(error as Error).message}`,
+      );
     }
   }
   try {
@@ -81,11 +84,14 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
   await Promise.all([agent.close(), admin?.close()]);
 }
 
-async function createSource(options: NodeOptions): Promise<ObjectSource> {
+async function createSource(options: NodeOptions, log: Logger): Promise<ObjectSource> {
   if (options.source.kind === 'dir') {
     const { createDirSource } = await import('../cluster/dir-source.js');
     return createDirSource(options.source.path);
   }
   const { createKubernetesSource } = await import('../cluster/kubernetes-source.js');
-  return createKubernetesSource(options.source.kubeconfig ? { kubeconfig: options.source.kubeconfig } : {});
+  return createKubernetesSource({
+    ...(options.source.kubeconfig ? { kubeconfig: options.source.kubeconfig } : {}),
+    log: ({ msg: message, ...rest }) => log.info(rest, message),
+  });
 }
