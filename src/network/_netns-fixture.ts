@@ -11,6 +11,8 @@ import { NetworkError } from './errors.js';
 import { type NetlinkHandle, openNetlink, withNetlink } from './handle.js';
 import { createMacvlan, deleteLink, type MacvlanMode, moveLinkToNetns } from './lab.js';
 import { linkByName, listLinks, reannounceLink, setLinkUp, waitForOperUp } from './links.js';
+import { openElementSender } from './nft-batch.js';
+import type { ElementOp } from './nft-elements.js';
 import { type NftFamily, nftTableExists } from './nftables.js';
 import { listRoutes, replaceRoute } from './routes.js';
 import { readForwarding, readSysctl, setForwarding, writeSysctl } from './sysctl.js';
@@ -70,6 +72,20 @@ const operations: Record<string, (input: Input) => Promise<unknown>> = {
       }
       return listRoutes(h);
     }),
+
+  /** `{ table, ops: [{ ...ElementOp, start, end as strings }], atomic? }` → batches sent. */
+  'nft-elements': async (input) => {
+    const sender = openElementSender();
+    try {
+      const ops = (input.ops as Record<string, unknown>[]).map(
+        (op) =>
+          ({ ...op, start: BigInt(String(op.start)), end: BigInt(String(op.end)) }) as unknown as ElementOp,
+      );
+      return await sender.send(String(input.table), ops, { atomic: input.atomic === true });
+    } finally {
+      sender.close();
+    }
+  },
 
   'nft-table-exists': (input) =>
     withNetlink((h) => nftTableExists(h, input.family as NftFamily, String(input.name)), {
