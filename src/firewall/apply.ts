@@ -1,7 +1,8 @@
 import { applyRuleset, NftError, queryNft } from '../nat/apply.js';
 import type { NftDocument } from '../nat/ruleset.js';
+import type { ElementSender } from '../network/nft-batch.js';
 import { ADMIN_CHAIN, NODE_TABLE } from './ruleset.js';
-import type { ExistingTable } from './transaction.js';
+import { type ExistingTable, type FirewallTransaction, logicalName } from './transaction.js';
 
 /** Packets and bytes a counter saw. */
 export interface Counter {
@@ -11,7 +12,7 @@ export interface Counter {
 
 /** The counters of our table: per map element (by map, then key text) and per chain. */
 export interface TableCounters {
-  /** `fw4-<namespace>` → key text (`1.2.3.0/24`, `a-b`, an address) → counter. */
+  /** `fw4-<namespace>` (without the generation) → key text (`1.2.3.0/24`, `a-b`, an address) → counter. */
   readonly elements: ReadonlyMap<string, ReadonlyMap<string, Counter>>;
   /** The counter of each chain's rule that has one (`ns-<namespace>`: no match, or drop when closed). */
   readonly chains: ReadonlyMap<string, Counter>;
@@ -32,18 +33,59 @@ export async function readExistingTable(): Promise<ExistingTable> {
     text = await queryNft(['-t', '-j', 'list', 'table', ...TABLE_ARGS]);
   } catch (error) {
     if (error instanceof NftError && /No such file or directory/.test(error.message)) {
-      return { chains: new Set(), sets: new Set() };
+      return { chains: new Set(), sets: new Set(), maps: new Set() };
     }
     throw error;
   }
   const chains = new Set<string>();
   const sets = new Set<string>();
+  const maps = new Set<string>();
   for (const entry of nftEntries(text)) {
     if (entry.chain) chains.add(String(entry.chain.name));
     if (entry.set) sets.add(String(entry.set.name));
-    if (entry.map) sets.add(String(entry.map.name));
+    if (entry.map) {
+      sets.add(String(entry.map.name));
+      maps.add(String(entry.map.name));
+    }
   }
-  return { chains, sets };
+  return { chains, sets, maps };
+}
+
+/** One step of a transaction failed: the steps before it stay (see FirewallTransaction). */
+export class FirewallApplyError extends Error {
+  override readonly name = 'FirewallApplyError';
+  /** Which step: `prepare`, `fill`, `switch` or `finish`. */
+  readonly step: string;
+  constructor(step: string, cause: Error) {
+    super(`${step}: ${cause.message}`, { cause });
+    this.step = step;
+  }
+}
+
+/**
+ * Applies a transaction's four steps in order (see FirewallTransaction): what a packet sees changes
+ * only at `switch` and at `finish`, each all or nothing. A step that fails stops it: the steps before
+ * it leave only unused sets and chains, which the next transaction (planned without `applied`)
+ * deletes.
+ *
+ * @throws FirewallApplyError naming the step, with nft's or the kernel's refusal as its cause
+ */
+export async function applyTransaction(
+  transaction: FirewallTransaction,
+  sender: ElementSender,
+): Promise<void> {
+  const step = async (name: string, run: () => Promise<unknown>) => {
+    try {
+      await run();
+    } catch (error) {
+      throw new FirewallApplyError(name, error as Error);
+    }
+  };
+  await step('prepare', () => applyFirewall(transaction.prepare));
+  await step('fill', () => sender.send(NODE_TABLE.name, transaction.fill));
+  // planTransaction keeps a switch within the socket's batch size: one kernel transaction.
+  await step('switch', () => sender.send(NODE_TABLE.name, transaction.switch, { atomic: true }));
+  await step('finish', () => applyFirewall(transaction.finish));
 }
 
 /**
@@ -81,7 +123,7 @@ export async function readCounters(): Promise<TableCounters> {
         const inner = (element as { elem?: { val: unknown; counter?: Counter } })?.elem;
         if (inner?.counter) counters.set(keyText(inner.val), inner.counter);
       }
-      elements.set(String(map.name), counters);
+      elements.set(logicalName(String(map.name)), counters);
     }
     const rule = entry.rule as { chain?: string; expr?: unknown[] } | undefined;
     if (rule?.chain && rule.chain !== ADMIN_CHAIN && Array.isArray(rule.expr)) {

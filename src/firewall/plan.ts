@@ -67,7 +67,10 @@ export interface FirewallPlan {
 }
 
 /** Compiled namespaces kept between plans: same policy and same answers give the same ranges. */
-export type CompileCache = Map<string, { readonly key: string; readonly firewall: NamespaceFirewall }>;
+export type CompileCache = Map<
+  string,
+  { readonly checked: CheckedPolicy; readonly answers?: string; readonly firewall?: NamespaceFirewall }
+>;
 
 /**
  * Plans a node's egress firewall with openshift-sdn's semantics. Pure (the cache only saves work).
@@ -138,31 +141,19 @@ export function planFirewall(input: FirewallInput, cache: CompileCache = new Map
       continue;
     }
     const policy = policies[0]!;
-    const validated = validatePolicy(policy, input.maxRules ?? MAX_EGRESS_RULES);
-    if (!validated.ok) {
-      const errors = validated.errors.map((e) => e.message);
+    const checked = checkPolicy(policy, input.maxRules ?? MAX_EGRESS_RULES, cache.get(namespace)?.checked);
+    if (!checked.ok) {
+      const errors = checked.errors;
       const reason = `invalid EgressNetworkPolicy ${namespace}/${policy.name}: ${errors[0]}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}; dropping all traffic`;
       namespaces.set(namespace, { mode: 'closed', reason });
-      notes.set(namespace, { state: 'failed-closed', reason, errors, warnings: [] });
+      notes.set(namespace, { state: 'failed-closed', reason, errors: [...errors], warnings: [] });
+      cache.set(namespace, { checked });
       continue;
     }
-    const warnings: string[] = [];
-    const rules = validated.rules.map((rule) => {
-      if (rule.to.kind !== 'cidr' || rule.to.cidr !== '0.0.0.0/32') return rule;
-      warnings.push(
-        `Correcting CIDRSelector '0.0.0.0/32' to '0.0.0.0/0' in EgressNetworkPolicy ${namespace}:${policy.name}`,
-      );
-      return {
-        ...rule,
-        to: {
-          kind: 'cidr' as const,
-          cidr: '0.0.0.0/0',
-          range: { family: 4 as const, start: 0n, end: 0xffffffffn },
-        },
-      };
-    });
+    const warnings: string[] = [...checked.warnings];
+    const { rules } = checked;
     for (const rule of rules) if (rule.to.kind === 'dns') dnsNames.add(rule.to.name);
-    const firewall = compileNamespace(`${namespace}/${policy.name}`, rules, input.dns, cache, namespace);
+    const firewall = compileNamespace(checked, input.dns, cache, namespace);
     namespaces.set(namespace, firewall);
     if (ipv6Cluster) {
       const v4All = rules.find((r) => r.type === 'Deny' && r.to.kind === 'cidr' && r.to.cidr === '0.0.0.0/0');
@@ -230,18 +221,18 @@ export function planFirewall(input: FirewallInput, cache: CompileCache = new Map
 }
 
 function compileNamespace(
-  policy: string,
-  rules: readonly EgressRule[],
+  checked: CheckedPolicy & { ok: true },
   dns: DnsAddresses,
   cache: CompileCache,
   namespace: string,
 ): NamespaceFirewall {
-  const answers = rules.flatMap((rule) =>
-    rule.to.kind === 'dns' ? [rule.to.name, ...(dns.get(rule.to.name) ?? [])] : [],
-  );
-  const key = `${policy}\n${rules.map((r) => `${r.type} ${r.to.kind === 'cidr' ? r.to.cidr : r.to.name}`).join('\n')}\n${answers.join(' ')}`;
+  const { rules } = checked;
+  const answers = rules
+    .flatMap((rule) => (rule.to.kind === 'dns' ? [rule.to.name, ...(dns.get(rule.to.name) ?? [])] : []))
+    .join(' ');
   const cached = cache.get(namespace);
-  if (cached?.key === key) return cached.firewall;
+  if (cached?.checked === checked && cached.answers === answers && cached.firewall) return cached.firewall;
+  const policy = checked.policy;
   const byFamily: { 4: RuleRange[]; 6: RuleRange[] } = { 4: [], 6: [] };
   for (const rule of rules) {
     if (rule.to.kind === 'cidr') {
@@ -263,6 +254,72 @@ function compileNamespace(
     rules,
     ranges: { 4: compileFirstMatch(byFamily[4]), 6: compileFirstMatch(byFamily[6]) },
   };
-  cache.set(namespace, { key, firewall });
+  cache.set(namespace, { checked, answers, firewall });
   return firewall;
+}
+
+/** A policy validated, with openshift-sdn's `0.0.0.0/32` correction made. */
+export type CheckedPolicy =
+  | {
+      readonly ok: true;
+      /** `namespace/name`. */
+      readonly policy: string;
+      /** `spec.egress` as JSON: what the check was made of. */
+      readonly text: string;
+      readonly maxRules: number;
+      readonly rules: readonly EgressRule[];
+      readonly warnings: readonly string[];
+    }
+  | {
+      readonly ok: false;
+      readonly policy: string;
+      readonly text: string;
+      readonly maxRules: number;
+      readonly errors: readonly string[];
+    };
+
+/**
+ * Checks by policy object: a source hands back the same object while a policy is unchanged (the
+ * Kubernetes source's cache), so validating 100 policies of 1,000 rules costs nothing when one changes.
+ */
+const checkedByObject = new WeakMap<EgressNetworkPolicyObject, CheckedPolicy>();
+
+function checkPolicy(
+  policy: EgressNetworkPolicyObject,
+  maxRules: number,
+  previous: CheckedPolicy | undefined,
+): CheckedPolicy {
+  const name = `${policy.namespace}/${policy.name}`;
+  const memo = checkedByObject.get(policy);
+  if (memo && memo.maxRules === maxRules) return memo;
+  // A new object with the same content (a directory source reads its files anew): the same check.
+  const text = JSON.stringify(policy.egress) ?? 'undefined';
+  if (previous && previous.policy === name && previous.text === text && previous.maxRules === maxRules) {
+    checkedByObject.set(policy, previous);
+    return previous;
+  }
+  const validated = validatePolicy(policy, maxRules);
+  let checked: CheckedPolicy;
+  if (!validated.ok) {
+    checked = { ok: false, policy: name, text, maxRules, errors: validated.errors.map((e) => e.message) };
+  } else {
+    const warnings: string[] = [];
+    const rules = validated.rules.map((rule) => {
+      if (rule.to.kind !== 'cidr' || rule.to.cidr !== '0.0.0.0/32') return rule;
+      warnings.push(
+        `Correcting CIDRSelector '0.0.0.0/32' to '0.0.0.0/0' in EgressNetworkPolicy ${policy.namespace}:${policy.name}`,
+      );
+      return {
+        ...rule,
+        to: {
+          kind: 'cidr' as const,
+          cidr: '0.0.0.0/0',
+          range: { family: 4 as const, start: 0n, end: 0xffffffffn },
+        },
+      };
+    });
+    checked = { ok: true, policy: name, text, maxRules, rules, warnings };
+  }
+  checkedByObject.set(policy, checked);
+  return checked;
 }

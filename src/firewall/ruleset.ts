@@ -1,7 +1,7 @@
 import type { Family } from '../destination-parser/address.js';
 import { familyName } from '../destination-parser/address.js';
 import type { RuleRange } from './compile-intervals.js';
-import { bigIntToIp, type IpRange, prefixOf } from './ip-range.js';
+import { addressRange, bigIntToIp, type IpRange, prefixOf } from './ip-range.js';
 import type { FirewallPlan } from './plan.js';
 
 /** The node agent's own table; nothing outside it is touched. */
@@ -22,9 +22,10 @@ export type Verdict =
   | { readonly return: null }
   | { readonly jump: { readonly target: string } };
 
-/** One element of a set or map: its key as nft JSON, and a verdict for a map. */
+/** One element of a set or map: its key (as nft JSON, and as a range), and a verdict for a map. */
 export interface DesiredElement {
   readonly key: unknown;
+  readonly range: IpRange;
   readonly verdict?: Verdict;
 }
 
@@ -57,6 +58,12 @@ export interface DesiredTable {
 }
 
 const FAMILIES: readonly Family[] = [4, 6];
+/**
+ * The maps built for a compiled namespace, by its (immutable) plan object: the planner hands back the
+ * same object while a namespace's policy and answers are unchanged, so an unchanged namespace costs
+ * nothing to build and the same map object tells the transaction planner there is nothing to diff.
+ */
+const builtMaps = new WeakMap<object, Record<Family, DesiredSet>>();
 const PROTOCOL: Record<Family, 'ip' | 'ip6'> = { 4: 'ip', 6: 'ip6' };
 
 /** Names in the table, derived from a namespace's name (a DNS label: letters, digits, `-`). */
@@ -135,7 +142,9 @@ export function buildFirewallTable(plan: FirewallPlan): DesiredTable {
     const pods = new Map<string, DesiredElement>();
     for (const [ip, namespace] of plan.pods) {
       if (ip.includes(':') !== (family === 6)) continue;
-      pods.set(ip, { key: ip, verdict: { jump: { target: names.namespaceChain(namespace) } } });
+      const range = addressRange(ip);
+      if (!range) continue;
+      pods.set(ip, { key: ip, range, verdict: { jump: { target: names.namespaceChain(namespace) } } });
     }
     sets.set(names.pods(family), { kind: 'map', type, interval: false, counter: false, elements: pods });
   }
@@ -156,9 +165,17 @@ export function buildFirewallTable(plan: FirewallPlan): DesiredTable {
     const rules: unknown[][] = [];
     const allows = new Set(firewall.rules.filter((r) => r.type === 'Allow').map((r) => r.index));
     const verdictOf = (rule: number): Verdict => (allows.has(rule) ? { return: null } : { drop: null });
+    let maps = builtMaps.get(firewall);
+    if (!maps) {
+      maps = {
+        4: firewallMap(4, firewall.ranges[4], verdictOf),
+        6: firewallMap(6, firewall.ranges[6], verdictOf),
+      };
+      builtMaps.set(firewall, maps);
+    }
     for (const family of FAMILIES) {
       const map = names.firewallMap(namespace, family);
-      sets.set(map, firewallMap(family, firewall.ranges[family], verdictOf));
+      sets.set(map, maps[family]);
       rules.push([{ vmap: { key: payload(PROTOCOL[family], 'daddr'), data: `@${map}` } }]);
     }
     rules.push([{ counter: null }]);
@@ -188,8 +205,9 @@ function firewallMap(
 ): DesiredSet {
   const elements = new Map<string, DesiredElement>();
   for (const range of ranges) {
-    const [text, key] = rangeElement({ family, start: range.start, end: range.end });
-    elements.set(text, { key, verdict: verdictOf(range.rule) });
+    const ipRange = { family, start: range.start, end: range.end };
+    const [text, key] = rangeElement(ipRange);
+    elements.set(text, { key, range: ipRange, verdict: verdictOf(range.rule) });
   }
   return { kind: 'map', type: `${familyName(family)}_addr`, interval: true, counter: true, elements };
 }
@@ -198,7 +216,7 @@ function rangeSet(type: 'ipv4_addr' | 'ipv6_addr', ranges: readonly IpRange[]): 
   const elements = new Map<string, DesiredElement>();
   for (const range of ranges) {
     const [text, key] = rangeElement(range);
-    elements.set(text, { key });
+    elements.set(text, { key, range });
   }
   return { kind: 'set', type, interval: true, counter: false, elements };
 }

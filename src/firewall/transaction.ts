@@ -1,133 +1,273 @@
 import type { NftCommand, NftDocument } from '../nat/ruleset.js';
-import { ADMIN_CHAIN, type DesiredChain, type DesiredSet, type DesiredTable, NODE_TABLE } from './ruleset.js';
+import type { ElementOp, ElementVerdict } from '../network/nft-elements.js';
+import {
+  ADMIN_CHAIN,
+  type DesiredChain,
+  type DesiredElement,
+  type DesiredSet,
+  type DesiredTable,
+  NODE_TABLE,
+  type Verdict,
+} from './ruleset.js';
 
 /** What is in our table before the first transaction of a run: names only (`nft -t` lists no elements). */
 export interface ExistingTable {
   readonly chains: ReadonlySet<string>;
+  /** Sets and maps, by their names in the kernel. */
   readonly sets: ReadonlySet<string>;
+  /** Which of those are maps (deleted as `map`). */
+  readonly maps?: ReadonlySet<string>;
+}
+
+/** What our table holds after a transaction: the plan it was made from, and the kernel's names. */
+export interface AppliedTable {
+  readonly table: DesiredTable;
+  /** A set's name in the plan (`fw4-<namespace>`) → its name in the kernel (`fw4-<namespace>.<generation>`). */
+  readonly physical: ReadonlyMap<string, string>;
+  /** Each chain's rules as applied (JSON, with the kernel's set names). */
+  readonly chains: ReadonlyMap<string, string>;
+}
+
+/**
+ * One change of the table, in four steps that each are one kernel transaction or inert:
+ *
+ * 1. `prepare` (nft): the table and the admin chain (`add`: an existing one is left as it is), new
+ *    sets and maps, new non-base chains. Nothing refers to them yet: no packet sees them.
+ * 2. `fill` (element batches): the elements of the sets `prepare` made. Still nothing refers to them,
+ *    so it may take several batches.
+ * 3. `switch` (one element batch, all or nothing): the element changes of the sets in use (a rule
+ *    edited, a DNS answer, a pod), including the pods' jumps to new namespace chains.
+ * 4. `finish` (nft): new base chains, chains whose rules changed (flushed and refilled: now with the
+ *    new sets), then what is no longer wanted: sets, then chains.
+ *
+ * A packet sees the table before step 3, between 3 and 4, or after 4: each a whole table. The element
+ * steps go over nfnetlink, not nft: nft 1.0.6 reads every element of the ruleset before any element
+ * command (about 1 s with 100,000 loaded); its steps here never hold an element.
+ */
+export interface FirewallTransaction {
+  readonly prepare: NftDocument;
+  readonly fill: readonly ElementOp[];
+  readonly switch: readonly ElementOp[];
+  readonly finish: NftDocument;
+  /** What the table holds once all four steps succeeded. */
+  readonly applied: AppliedTable;
+}
+
+/** Options of planTransaction. */
+export interface TransactionOptions {
+  /**
+   * The largest element batch the kernel socket takes, in bytes: a `switch` that would not fit moves
+   * its largest sets to new generations (filled in several batches, switched by `finish`).
+   */
+  readonly maxSwitchBytes?: number;
 }
 
 const T = NODE_TABLE;
+/** Bytes an element op may take in a batch (an IPv6 range with its end element, or a jump). */
+const OP_BYTES = 120;
 
 /**
- * The one nft transaction that turns our table from what it holds into `desired`. Pure.
+ * The transaction that turns our table from what it holds into `desired`. Pure.
  *
- * - `applied` known (what the last transaction of this run made): only the differences: new chains
- *   and maps, changed chains flushed and refilled, map elements added and deleted one by one (so
- *   unchanged elements keep their counters, and a DNS answer changes only its own elements).
- * - `applied` unknown (the agent's first transaction, the table maybe left by an earlier run):
- *   every chain and set of ours that exists is flushed and refilled, the ones no longer wanted
- *   deleted. The admin chain is only ever created (`add` leaves an existing one as it is).
+ * - `applied` known (this run's last transaction): element differences for the sets in use (so the
+ *   unchanged elements keep their counters), chains rewritten only when their rules changed.
+ * - `applied` unknown (the first transaction of a run; the table may have been left by an earlier
+ *   run, with elements we do not know): every set is made anew under its next generation's name and
+ *   every existing chain rewritten to it in `finish`; the old generation is deleted there. The admin
+ *   chain is only ever created.
  *
  * @param desired the table wanted
  * @param applied what this run's last transaction made, if any
  * @param existing without `applied`: the names the table holds now (none when it does not exist)
- * @returns the commands, in an order the kernel takes in one transaction; empty when nothing changes
+ * @returns the four steps; {@link isEmpty} when nothing changes
  */
 export function planTransaction(
   desired: DesiredTable,
-  applied: DesiredTable | undefined,
+  applied: AppliedTable | undefined,
   existing?: ExistingTable,
-): NftDocument {
-  const head: NftCommand[] = [];
-  const flushes: NftCommand[] = [];
-  const deleteElements: NftCommand[] = [];
-  const addElements: NftCommand[] = [];
-  const rules: NftCommand[] = [];
-  const tail: NftCommand[] = [];
-
-  const appliedChains = applied?.chains ?? new Map<string, DesiredChain>();
-  const appliedSets = applied?.sets ?? new Map<string, DesiredSet>();
-  const existingChains = applied ? new Set(appliedChains.keys()) : new Set(existing?.chains ?? []);
-  const existingSets = applied ? new Set(appliedSets.keys()) : new Set(existing?.sets ?? []);
+  options: TransactionOptions = {},
+): FirewallTransaction {
+  const maxSwitchBytes = options.maxSwitchBytes ?? Number.POSITIVE_INFINITY;
+  const existingSets = applied ? new Set(applied.physical.values()) : new Set(existing?.sets ?? []);
+  const existingMaps = applied
+    ? new Set(
+        [...applied.physical].filter(([l]) => applied.table.sets.get(l)?.kind === 'map').map(([, p]) => p),
+      )
+    : new Set(existing?.maps ?? []);
+  const existingChains = applied ? new Set(applied.chains.keys()) : new Set(existing?.chains ?? []);
   existingChains.delete(ADMIN_CHAIN);
 
+  // Sets: in use (element differences) or a new generation (declared, filled).
+  const physical = new Map<string, string>();
+  const live: { name: string; ops: ElementOp[] }[] = [];
+  const fresh: string[] = [];
   for (const [name, set] of desired.sets) {
-    const before = appliedSets.get(name);
-    if (before && !sameDeclaration(before, set)) {
-      // A set whose declaration changed is made anew (an upgrade of the agent).
-      tail.unshift(); // nothing: handled as delete + add below
-    }
-    if (!existingSets.has(name)) {
-      head.push({ add: { [set.kind]: declaration(name, set) } });
-      pushElements(addElements, name, [...set.elements.values()]);
-    } else if (!applied || !before) {
-      flushes.push({ flush: { [set.kind]: { family: T.family, table: T.name, name } } });
-      pushElements(addElements, name, [...set.elements.values()]);
+    const before = applied?.table.sets.get(name);
+    const inKernel = applied?.physical.get(name);
+    if (before && inKernel && sameDeclaration(before, set)) {
+      physical.set(name, inKernel);
+      if (before !== set) live.push({ name, ops: elementDiff(inKernel, before, set) });
     } else {
-      const removed = [];
-      const added = [];
-      for (const [key, element] of before.elements) {
-        const now = set.elements.get(key);
-        if (!now || !sameVerdict(now, element)) removed.push(element);
-      }
-      for (const [key, element] of set.elements) {
-        const was = before.elements.get(key);
-        if (!was || !sameVerdict(was, element)) added.push(element);
-      }
-      if (removed.length > 0) {
-        deleteElements.push({
-          delete: { element: { family: T.family, table: T.name, name, elem: removed.map((e) => e.key) } },
-        });
-      }
-      pushElements(addElements, name, added);
+      fresh.push(name);
     }
   }
+  // A switch too large for one batch: its largest sets are made anew instead.
+  live.sort((a, b) => b.ops.length - a.ops.length);
+  let switchOps = live.reduce((sum, l) => sum + l.ops.length, 0);
+  while (live.length > 0 && switchOps * OP_BYTES > maxSwitchBytes) {
+    const largest = live.shift() as { name: string; ops: ElementOp[] };
+    switchOps -= largest.ops.length;
+    physical.delete(largest.name);
+    fresh.push(largest.name);
+  }
+  const prepare: NftCommand[] = [
+    { add: { table: { family: T.family, name: T.name } } },
+    { add: { chain: { family: T.family, table: T.name, name: ADMIN_CHAIN } } },
+  ];
+  const fill: ElementOp[] = [];
+  const taken = new Set([...existingSets, ...physical.values()]);
+  for (const name of fresh) {
+    const set = desired.sets.get(name) as DesiredSet;
+    const kernelName = nextGeneration(name, taken);
+    taken.add(kernelName);
+    physical.set(name, kernelName);
+    prepare.push({ add: { [set.kind]: declaration(kernelName, set) } });
+    for (const element of set.elements.values()) fill.push(elementOp('add', kernelName, set, element));
+  }
+  const switchDeletes = live.flatMap((l) => l.ops.filter((op) => op.op === 'delete'));
+  const switchAdds = live.flatMap((l) => l.ops.filter((op) => op.op === 'add'));
+
+  // Chains: new ones in prepare (base chains in finish: they are live once made), changed ones
+  // rewritten in finish.
+  const chains = new Map<string, string>();
+  const prepareRules: NftCommand[] = [];
+  const finishHead: NftCommand[] = [];
+  const finishRules: NftCommand[] = [];
   for (const [name, chain] of desired.chains) {
-    const before = appliedChains.get(name);
+    const rules = resolve(chain.rules, physical);
+    const text = JSON.stringify(rules);
+    chains.set(name, text);
     if (!existingChains.has(name)) {
-      head.push({ add: { chain: chainDeclaration(name, chain) } });
-    } else if (applied && before && JSON.stringify(before) === JSON.stringify(chain)) {
-      continue;
-    } else {
-      if (!applied) head.push({ add: { chain: chainDeclaration(name, chain) } });
-      flushes.push({ flush: { chain: { family: T.family, table: T.name, name } } });
-    }
-    for (const expr of chain.rules) {
-      rules.push({ add: { rule: { family: T.family, table: T.name, chain: name, expr } } });
+      const target = chain.base ? finishHead : prepare;
+      target.push({ add: { chain: chainDeclaration(name, chain) } });
+      pushRules(chain.base ? finishRules : prepareRules, name, rules);
+    } else if (applied?.chains.get(name) !== text) {
+      if (!applied) finishHead.push({ add: { chain: chainDeclaration(name, chain) } });
+      finishHead.push({ flush: { chain: { family: T.family, table: T.name, name } } });
+      pushRules(finishRules, name, rules);
     }
   }
-  for (const name of existingChains) {
-    if (desired.chains.has(name)) continue;
-    flushes.push({ flush: { chain: { family: T.family, table: T.name, name } } });
-    tail.push({ delete: { chain: { family: T.family, table: T.name, name } } });
-  }
+  const wanted = new Set(physical.values());
   const staleSets: NftCommand[] = [];
   for (const name of existingSets) {
-    if (desired.sets.has(name)) continue;
-    const kind = appliedSets.get(name)?.kind ?? 'set';
+    if (wanted.has(name)) continue;
+    const kind = existingMaps.has(name) ? 'map' : 'set';
     staleSets.push({ delete: { [kind]: { family: T.family, table: T.name, name } } });
   }
-  const changes = [...head, ...flushes, ...deleteElements, ...addElements, ...rules, ...tail, ...staleSets];
-  if (applied && changes.length === 0) return { nftables: [] };
+  const staleChains: NftCommand[] = [];
+  for (const name of existingChains) {
+    if (desired.chains.has(name)) continue;
+    finishHead.push({ flush: { chain: { family: T.family, table: T.name, name } } });
+    staleChains.push({ delete: { chain: { family: T.family, table: T.name, name } } });
+  }
+  const prepareCommands = [...prepare, ...prepareRules];
+  const finishCommands = [...finishHead, ...finishRules, ...staleSets, ...staleChains];
   return {
-    nftables: [
-      { add: { table: { family: T.family, name: T.name } } },
-      { add: { chain: { family: T.family, table: T.name, name: ADMIN_CHAIN } } },
-      ...changes,
-    ],
+    // With nothing new, `prepare` would only re-add what is there: left out once a run has applied.
+    prepare: { nftables: applied && prepareCommands.length === 2 ? [] : prepareCommands },
+    fill,
+    switch: [...switchDeletes, ...switchAdds],
+    finish: { nftables: finishCommands },
+    applied: { table: desired, physical, chains },
   };
 }
 
-/** Elements in batches: one command per 10,000 keeps each JSON object of a sane size. */
-function pushElements(
-  out: NftCommand[],
-  name: string,
-  elements: readonly { key: unknown; verdict?: unknown }[],
-): void {
-  for (let i = 0; i < elements.length; i += 10_000) {
-    const batch = elements.slice(i, i + 10_000);
-    out.push({
-      add: {
-        element: {
-          family: T.family,
-          table: T.name,
-          name,
-          elem: batch.map((e) => (e.verdict === undefined ? e.key : [e.key, e.verdict])),
-        },
-      },
-    });
+/** Whether a transaction changes nothing. */
+export function isEmpty(transaction: FirewallTransaction): boolean {
+  return (
+    transaction.prepare.nftables.length === 0 &&
+    transaction.fill.length === 0 &&
+    transaction.switch.length === 0 &&
+    transaction.finish.nftables.length === 0
+  );
+}
+
+/** How many commands and element changes it holds (for logs and status). */
+export function transactionSize(transaction: FirewallTransaction): number {
+  return (
+    transaction.prepare.nftables.length +
+    transaction.fill.length +
+    transaction.switch.length +
+    transaction.finish.nftables.length
+  );
+}
+
+/** A set's logical name without its generation (`fw4-a.3` → `fw4-a`). */
+export function logicalName(kernelName: string): string {
+  const dot = kernelName.lastIndexOf('.');
+  return dot > 0 && /^\d+$/.test(kernelName.slice(dot + 1)) ? kernelName.slice(0, dot) : kernelName;
+}
+
+function nextGeneration(name: string, taken: ReadonlySet<string>): string {
+  let generation = 0;
+  for (const kernelName of taken) {
+    if (logicalName(kernelName) !== name) continue;
+    const dot = kernelName.lastIndexOf('.');
+    const n = dot > 0 ? Number(kernelName.slice(dot + 1)) : 0;
+    if (Number.isInteger(n) && n > generation) generation = n;
   }
+  return `${name}.${generation + 1}`;
+}
+
+function elementDiff(kernelName: string, before: DesiredSet, after: DesiredSet): ElementOp[] {
+  const ops: ElementOp[] = [];
+  for (const [key, element] of before.elements) {
+    const now = after.elements.get(key);
+    if (!now || !sameVerdict(now.verdict, element.verdict))
+      ops.push(elementOp('delete', kernelName, before, element));
+  }
+  for (const [key, element] of after.elements) {
+    const was = before.elements.get(key);
+    if (!was || !sameVerdict(was.verdict, element.verdict))
+      ops.push(elementOp('add', kernelName, after, element));
+  }
+  return ops;
+}
+
+function elementOp(
+  op: 'add' | 'delete',
+  set: string,
+  declared: DesiredSet,
+  element: DesiredElement,
+): ElementOp {
+  return {
+    op,
+    set,
+    interval: declared.interval,
+    family: element.range.family,
+    start: element.range.start,
+    end: element.range.end,
+    ...(op === 'add' && element.verdict ? { verdict: elementVerdict(element.verdict) } : {}),
+  };
+}
+
+function elementVerdict(verdict: Verdict): ElementVerdict {
+  if ('drop' in verdict) return 'drop';
+  if ('return' in verdict) return 'return';
+  return { jump: verdict.jump.target };
+}
+
+/** The rules with each `@set` reference given its kernel name. */
+function resolve(rules: DesiredChain['rules'], physical: ReadonlyMap<string, string>): unknown[][] {
+  const text = JSON.stringify(rules).replace(/"@([^"]+)"/g, (whole, name: string) => {
+    const kernelName = physical.get(name);
+    return kernelName ? JSON.stringify(`@${kernelName}`) : whole;
+  });
+  return JSON.parse(text) as unknown[][];
+}
+
+function pushRules(out: NftCommand[], chain: string, rules: readonly unknown[][]): void {
+  for (const expr of rules) out.push({ add: { rule: { family: T.family, table: T.name, chain, expr } } });
 }
 
 function declaration(name: string, set: DesiredSet): Record<string, unknown> {
@@ -150,6 +290,9 @@ function sameDeclaration(a: DesiredSet, b: DesiredSet): boolean {
   return a.kind === b.kind && a.type === b.type && a.interval === b.interval && a.counter === b.counter;
 }
 
-function sameVerdict(a: { verdict?: unknown }, b: { verdict?: unknown }): boolean {
-  return JSON.stringify(a.verdict) === JSON.stringify(b.verdict);
+function sameVerdict(a: Verdict | undefined, b: Verdict | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  if ('jump' in a) return 'jump' in b && a.jump.target === b.jump.target;
+  return 'drop' in a ? 'drop' in b : 'return' in b;
 }

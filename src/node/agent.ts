@@ -2,13 +2,14 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Registry } from 'prom-client';
 import { type ClusterState, emptyClusterState, type ObjectSource } from '../cluster/types.js';
-import { applyFirewall, readCounters, readExistingTable } from '../firewall/apply.js';
+import { applyTransaction, readCounters, readExistingTable } from '../firewall/apply.js';
 import { DnsTracker } from '../firewall/dns-tracker.js';
 import type { IpRange } from '../firewall/ip-range.js';
 import { type CompileCache, type FirewallPlan, planFirewall } from '../firewall/plan.js';
 import { countersByRule, type NamespaceCounters } from '../firewall/rule-counters.js';
-import { buildFirewallTable, type DesiredTable } from '../firewall/ruleset.js';
-import { planTransaction } from '../firewall/transaction.js';
+import { buildFirewallTable } from '../firewall/ruleset.js';
+import { type AppliedTable, isEmpty, planTransaction, transactionSize } from '../firewall/transaction.js';
+import { type ElementSender, openElementSender } from '../network/nft-batch.js';
 import type { Logger } from '../runtime/logger.js';
 import { type NodeMetrics, registerNodeMetrics } from './metrics.js';
 import type { NodeStatus } from './status.js';
@@ -59,7 +60,8 @@ const COALESCE_MS = 10;
 export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAgent> {
   const { log } = options;
   let state: ClusterState = emptyClusterState();
-  let applied: DesiredTable | undefined;
+  let applied: AppliedTable | undefined;
+  let sender: ElementSender | undefined;
   let plan: FirewallPlan | undefined;
   const cache: CompileCache = new Map();
   let lastReconcile: NodeStatus['lastReconcile'];
@@ -113,10 +115,13 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     const desired = buildFirewallTable(next);
     let commands = 0;
     try {
-      const document = planTransaction(desired, applied, applied ? undefined : await readExistingTable());
-      commands = document.nftables.length;
-      await applyFirewall(document);
-      applied = desired;
+      sender ??= openElementSender();
+      const transaction = planTransaction(desired, applied, applied ? undefined : await readExistingTable(), {
+        maxSwitchBytes: sender.maxBatchBytes,
+      });
+      commands = isEmpty(transaction) ? 0 : transactionSize(transaction);
+      if (commands > 0) await applyTransaction(transaction, sender);
+      applied = transaction.applied;
       const previous = plan;
       plan = next;
       failures = 0;
@@ -126,6 +131,11 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       if (commands > 0) logChanges(log, previous, next, commands, ms(started));
     } catch (error) {
       failures++;
+      // What the kernel holds is no longer known for sure: the next try reads the table's names and
+      // makes every set anew (planTransaction without `applied`).
+      applied = undefined;
+      sender?.close();
+      sender = undefined;
       const message = (error as Error).message;
       lastReconcile = {
         at: new Date().toISOString(),
@@ -203,6 +213,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       dns.close();
       await options.source.close();
       await running;
+      sender?.close();
     },
   };
 }
