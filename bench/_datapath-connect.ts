@@ -1,0 +1,92 @@
+/**
+ * The new-connection client of the node firewall datapath benchmark:
+ * `node _datapath-connect.js HOST PORT COUNT WARMUP EXPECT_PEER`, run inside a pod's namespace.
+ *
+ * Makes WARMUP then COUNT sequential TCP connections to the lab's echo server at HOST:PORT. Each
+ * one is timed from just before `net.connect()` to the `connect` event (the handshake: the SYN
+ * through the node's forward hook and the SYN-ACK back) and to the `close` event (the whole
+ * cycle: the server's one-line answer, its FIN, the client's FIN). The answer must say the server
+ * saw EXPECT_PEER (the node's address: the pod's traffic was forwarded and masqueraded by the
+ * node). Prints one JSON line `{"connectUs":[...],"cycleUs":[...],"wallMs":N}` for the COUNT timed
+ * connections (wallMs: from the first timed connect to the last close); exits 1 on any failed or
+ * wrong connection.
+ */
+import net from 'node:net';
+
+/** What one batch measured. */
+export interface ConnectBatch {
+  /** Per connection, `connect()` to the `connect` event, µs. */
+  readonly connectUs: number[];
+  /** Per connection, `connect()` to `close`, µs. */
+  readonly cycleUs: number[];
+  /** The timed connections, first connect to last close, ms. */
+  readonly wallMs: number;
+}
+
+interface Sample {
+  readonly connectUs: number;
+  readonly cycleUs: number;
+  readonly reply: string;
+}
+
+function connectOnce(host: string, port: number): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    let connectedAt: bigint | undefined;
+    let reply = '';
+    const started = process.hrtime.bigint();
+    const socket = net.connect({ host, port });
+    socket.setEncoding('utf8');
+    socket.setTimeout(3_000, () => socket.destroy(new Error(`${host}:${port}: timeout`)));
+    socket.once('connect', () => {
+      connectedAt = process.hrtime.bigint();
+    });
+    socket.on('data', (chunk: string) => {
+      reply += chunk;
+    });
+    socket.once('error', reject);
+    socket.once('close', (hadError) => {
+      if (hadError) return;
+      const closedAt = process.hrtime.bigint();
+      if (connectedAt === undefined) reject(new Error(`${host}:${port}: closed before connecting`));
+      else
+        resolve({
+          connectUs: Number(connectedAt - started) / 1000,
+          cycleUs: Number(closedAt - started) / 1000,
+          reply,
+        });
+    });
+  });
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+async function main(): Promise<void> {
+  const [host, portText, countText, warmupText, expectPeer] = process.argv.slice(2);
+  const port = Number(portText);
+  const count = Number(countText);
+  const warmup = Number(warmupText);
+  if (!host || !port || !count || Number.isNaN(warmup) || !expectPeer) {
+    throw new Error('usage: _datapath-connect.js HOST PORT COUNT WARMUP EXPECT_PEER');
+  }
+  const out: ConnectBatch = { connectUs: [], cycleUs: [], wallMs: 0 };
+  let timedFrom = 0n;
+  for (let i = 0; i < warmup + count; i++) {
+    if (i === warmup) timedFrom = process.hrtime.bigint();
+    const sample = await connectOnce(host, port);
+    const answer = JSON.parse(sample.reply) as { peer?: string };
+    if (answer.peer !== expectPeer) {
+      throw new Error(`${host}:${port}: the server saw ${answer.peer}, expected ${expectPeer}`);
+    }
+    if (i >= warmup) {
+      out.connectUs.push(round1(sample.connectUs));
+      out.cycleUs.push(round1(sample.cycleUs));
+    }
+  }
+  const wallMs = Number(process.hrtime.bigint() - timedFrom) / 1e6;
+  process.stdout.write(`${JSON.stringify({ ...out, wallMs: Math.round(wallMs * 1000) / 1000 })}\n`);
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`datapath-connect: ${error.message}\n`);
+  process.exitCode = 1;
+});
