@@ -152,7 +152,7 @@ export function planFirewall(input: FirewallInput, cache: CompileCache = new Map
     }
     const warnings: string[] = [...checked.warnings];
     const { rules } = checked;
-    for (const rule of rules) if (rule.to.kind === 'dns') dnsNames.add(rule.to.name);
+    for (const rule of checked.dnsRules) dnsNames.add(rule.name);
     const firewall = compileNamespace(checked, input.dns, cache, namespace);
     namespaces.set(namespace, firewall);
     if (ipv6Cluster) {
@@ -170,10 +170,10 @@ export function planFirewall(input: FirewallInput, cache: CompileCache = new Map
         );
       }
     }
-    for (const rule of rules) {
-      if (rule.to.kind === 'dns' && (input.dns.get(rule.to.name) ?? []).length === 0) {
+    for (const rule of checked.dnsRules) {
+      if ((input.dns.get(rule.name) ?? []).length === 0) {
         warnings.push(
-          `spec.egress[${rule.index}] dnsName ${rule.to.name} has no address yet (it matches nothing until it resolves)`,
+          `spec.egress[${rule.index}] dnsName ${rule.name} has no address yet (it matches nothing until it resolves)`,
         );
       }
     }
@@ -227,9 +227,9 @@ function compileNamespace(
   namespace: string,
 ): NamespaceFirewall {
   const { rules } = checked;
-  const answers = rules
-    .flatMap((rule) => (rule.to.kind === 'dns' ? [rule.to.name, ...(dns.get(rule.to.name) ?? [])] : []))
-    .join(' ');
+  const answers = checked.dnsRules
+    .map((rule) => `${rule.name} ${(dns.get(rule.name) ?? []).join(' ')}`)
+    .join('\n');
   const cached = cache.get(namespace);
   if (cached?.checked === checked && cached.answers === answers && cached.firewall) return cached.firewall;
   const policy = checked.policy;
@@ -268,6 +268,8 @@ export type CheckedPolicy =
       readonly text: string;
       readonly maxRules: number;
       readonly rules: readonly EgressRule[];
+      /** The dnsName rules among them: index and name. */
+      readonly dnsRules: readonly { readonly index: number; readonly name: string }[];
       readonly warnings: readonly string[];
     }
   | {
@@ -318,7 +320,10 @@ function checkPolicy(
         },
       };
     });
-    checked = { ok: true, policy: name, text, maxRules, rules, warnings };
+    const dnsRules = rules.flatMap((rule) =>
+      rule.to.kind === 'dns' ? [{ index: rule.index, name: rule.to.name }] : [],
+    );
+    checked = { ok: true, policy: name, text, maxRules, rules, dnsRules, warnings };
   }
   checkedByObject.set(policy, checked);
   return checked;
