@@ -1,5 +1,5 @@
 /**
- * Runs every benchmark of issue 3, one after the other, each in a process of its own (each builds
+ * Runs every benchmark (issues 3, 4 and 11; the DNS proxy's runs alone), one after the other, each in a process of its own (each builds
  * and destroys its own lab), then collects their results (bench/results/<name>.{md,json}) into
  * bench/README.md between the generated-results markers.
  *
@@ -14,11 +14,23 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatGenerated, leanEnv, REPO, RESULTS_DIR, type ResultFile, table } from './_common.js';
 
-export const BENCHMARKS = ['setup-time', 'apply-10k', 'connect-latency', 'throughput', 'http-proxy'] as const;
+export const BENCHMARKS = [
+  'setup-time',
+  'apply-10k',
+  'connect-latency',
+  'throughput',
+  'http-proxy',
+  'node-firewall-apply',
+  'node-firewall-datapath',
+] as const;
 /** Per benchmark (each also has its own watchdog, 90-180 s); the suite normally takes 4-6 minutes. */
 const TIMEOUT_MS = 190_000;
 /** The HTTP proxy comparison runs three proxies for three rounds: it gets longer. */
-const TIMEOUT_MS_OF: Partial<Record<string, number>> = { 'http-proxy': 600_000 };
+const TIMEOUT_MS_OF: Partial<Record<string, number>> = {
+  'http-proxy': 600_000,
+  'node-firewall-apply': 200_000,
+  'node-firewall-datapath': 400_000,
+};
 const README = join(REPO, 'bench', 'README.md');
 const START = '<!-- bench-results:start -->';
 const END = '<!-- bench-results:end -->';
