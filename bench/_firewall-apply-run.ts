@@ -48,6 +48,9 @@ interface Phases {
 const sender = openElementSender();
 const samples: Record<string, Phases[]> = {};
 const peers: Record<string, number[]> = {};
+const peer = (label: string, ms: number) => {
+  peers[label] = [...(peers[label] ?? []), ms];
+};
 const record = (label: string, phases: Phases) => {
   samples[label] ??= [];
   samples[label].push(phases);
@@ -168,10 +171,8 @@ for (let round = 0; round < rounds; round++) {
 
   // The peer: the same transactions as one nft document each (nft reads every element first).
   deleteTable();
-  (peers['first apply, one nft -j -f'] ??= []).push(nftFile(asOneNftDocument(first)));
-  (peers['DNS answer change, one nft -j -f'] ??= []).push(
-    nftFile(asOneNftDocument(renamed(dnsChange, first))),
-  );
+  peer('first apply, one nft -j -f', nftFile(asOneNftDocument(first)));
+  peer('DNS answer change, one nft -j -f', nftFile(asOneNftDocument(renamed(dnsChange, first))));
 }
 sender.close();
 deleteTable();
