@@ -323,11 +323,10 @@ describe("validatePolicy() refuses with the OpenShift 3.x API server's messages"
     ]);
   });
 
-  // A bug, shown and left for the lead: Go's ValidateCIDRString prints the address part of its
-  // suggestion with `ip.String()` (canonical text), so `2001:DB8::1/32` gets `2001:db8::1/128`; the
-  // module repeats the address as written. (IPv4 text is already canonical: the parser refuses
-  // anything else.)
-  test.todo("validatePolicy() suggests the host CIDR in Go's canonical text (2001:DB8::1/32 → 2001:db8::1/128)", () => {
+  // Go's ValidateCIDRString prints the address part of its suggestion with `ip.String()`
+  // (canonical text), so `2001:DB8::1/32` gets `2001:db8::1/128`. (IPv4 text is already canonical:
+  // the parser refuses anything else.)
+  test("validatePolicy() suggests the host CIDR in Go's canonical text (2001:DB8::1/32 → 2001:db8::1/128)", () => {
     assert.deepEqual(messages(withRules(cidr('Deny', '2001:DB8::1/32'))), [
       'spec.egress[0].to.cidrSelector: Invalid value: "2001:DB8::1/32": CIDR network specification "2001:DB8::1/32" is not in canonical form (should be 2001:db8::/32 or 2001:db8::1/128?)',
     ]);

@@ -1,4 +1,5 @@
 import type { EgressNetworkPolicyObject } from '../cluster/types.js';
+import { parseIp } from '../destination-parser/address.js';
 import { type IpRange, parseCanonicalCidr } from './ip-range.js';
 
 /**
@@ -77,7 +78,9 @@ export function validatePolicy(
       else if (parsed.reason === 'invalid')
         invalid(`${base}.to.cidrSelector`, JSON.stringify(cidr), `invalid CIDR address: ${cidr}`);
       else {
-        const host = `${cidr.slice(0, cidr.indexOf('/'))}/${cidr.includes(':') ? 128 : 32}`;
+        // Go prints the address with ip.String(): its canonical text (lower case, zeros compressed).
+        const written = cidr.slice(0, cidr.indexOf('/'));
+        const host = `${parseIp(written)?.address ?? written}/${cidr.includes(':') ? 128 : 32}`;
         invalid(
           `${base}.to.cidrSelector`,
           JSON.stringify(cidr),
