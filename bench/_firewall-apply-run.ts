@@ -35,8 +35,8 @@ const net = (text: string) => {
   return parsed.range;
 };
 
-/** Milliseconds of each phase of one reconcile. */
-interface Phases {
+/** Milliseconds of each phase of one reconcile, and how many commands and element changes it held. */
+export interface Phases {
   plan: number;
   build: number;
   diff: number;

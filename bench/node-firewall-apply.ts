@@ -17,6 +17,7 @@ import {
   stats,
   table,
 } from './_common.js';
+import type { Phases } from './_firewall-apply-run.js';
 
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 5;
@@ -26,14 +27,6 @@ const RUNNER = fileURLToPath(new URL('./_firewall-apply-run.js', import.meta.url
 const FIRST_GOAL_MS = 1000;
 const CHANGE_GOAL_MS = 50;
 
-interface Phases {
-  plan: number;
-  build: number;
-  diff: number;
-  apply: number;
-  total: number;
-  ops: number;
-}
 interface RunnerOutput {
   samples: Record<string, Phases[]>;
   peers: Record<string, number[]>;

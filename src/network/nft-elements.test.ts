@@ -5,6 +5,16 @@ import { type ElementOp, encodeElementBatches, encodeGetGen, NFNL } from './nft-
 import { decodeAttributes, decodeMessages } from './nlmsg.js';
 
 const v4 = (text: string) => BigInt(text.split('.').reduce((n, octet) => n * 256 + Number(octet), 0));
+/** An IPv6 address of the plain map `p`. */
+const address6 = (verdict: ElementOp['verdict']): ElementOp => ({
+  op: 'add',
+  set: 'p',
+  interval: false,
+  family: 6,
+  start: 1n,
+  end: 1n,
+  ...(verdict ? { verdict } : {}),
+});
 const range = (set: string, from: string, to: string, verdict?: ElementOp['verdict']): ElementOp => ({
   op: 'add',
   set,
@@ -74,15 +84,7 @@ describe('encodeElementBatches', () => {
   });
 
   test('an address of a set without intervals is one element; IPv6 keys are 16 bytes', () => {
-    const op: ElementOp = {
-      op: 'add',
-      set: 'p',
-      interval: false,
-      family: 6,
-      start: 1n,
-      end: 1n,
-      verdict: 'return',
-    };
+    const op = address6('return');
     const [, add] = decodeMessages(encodeElementBatches('t', [op], 1 << 20).batches[0]!);
     assert.deepEqual(elementsOf(add!.payload), [[1, 2]]);
     const list = decodeAttributes(add!.payload, 4).find((a) => a.type === 3)!;
@@ -175,18 +177,7 @@ describe('element batches in a throwaway network namespace', { skip: netnsUnavai
     const before = inNetns(ns, 'nft', 'list', 'table', 'inet', 't');
     const output = runFixture(ns, 'nft-elements', {
       table: 't',
-      ops: [
-        json(range('m', '2.0.0.0', '2.0.0.255', 'drop')),
-        json({
-          op: 'add',
-          set: 'p',
-          interval: false,
-          family: 6,
-          start: 1n,
-          end: 1n,
-          verdict: { jump: 'none' },
-        }),
-      ],
+      ops: [json(range('m', '2.0.0.0', '2.0.0.255', 'drop')), json(address6({ jump: 'none' }))],
     });
     assert.equal(output.ok, false);
     assert.match(
