@@ -17,7 +17,7 @@ import { buildFirewallTable, NODE_TABLE, rangeElement } from '../src/firewall/ru
 import { type AppliedTable, type FirewallTransaction, planTransaction } from '../src/firewall/transaction.js';
 import type { NftCommand } from '../src/nat/ruleset.js';
 import { openElementSender } from '../src/network/nft-batch.js';
-import type { ElementOp } from '../src/network/nft-elements.js';
+import type { ElementChange } from '../src/network/nft-elements.js';
 import {
   BENCH_NODE,
   benchDnsName,
@@ -124,12 +124,16 @@ function deleteTable(): void {
 
 /** The same change as one `nft -j -f` document: what the agent did before it wrote elements itself. */
 function asOneNftDocument(transaction: FirewallTransaction): string {
-  const elements = new Map<string, ElementOp[]>();
+  const elements = new Map<string, ElementChange[]>();
+  const commands: NftCommand[] = [...transaction.prepare.nftables];
   for (const op of [...transaction.fill, ...transaction.switch]) {
+    if (op.op === 'flush') {
+      commands.push({ flush: { set: { family: NODE_TABLE.family, table: NODE_TABLE.name, name: op.set } } });
+      continue;
+    }
     const key = `${op.op} ${op.set}`;
     elements.set(key, [...(elements.get(key) ?? []), op]);
   }
-  const commands: NftCommand[] = [...transaction.prepare.nftables];
   for (const [key, ops] of elements) {
     const [verb, set] = key.split(' ') as ['add' | 'delete', string];
     const elem = ops.map((op) => {

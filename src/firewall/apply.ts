@@ -54,7 +54,7 @@ export async function readExistingTable(): Promise<ExistingTable> {
 /** One step of a transaction failed: the steps before it stay (see FirewallTransaction). */
 export class FirewallApplyError extends Error {
   override readonly name = 'FirewallApplyError';
-  /** Which step: `prepare`, `fill`, `switch` or `finish`. */
+  /** Which step: `prepare`, `fill`, `switch`, `finish` or `settle`. */
   readonly step: string;
   constructor(step: string, cause: Error) {
     super(`${step}: ${cause.message}`, { cause });
@@ -86,7 +86,15 @@ export async function applyTransaction(
   // planTransaction keeps a switch within the socket's batch size: one kernel transaction.
   await step('switch', () => sender.send(NODE_TABLE.name, transaction.switch, { atomic: true }));
   await step('finish', () => applyFirewall(transaction.finish));
+  if (transaction.settle.length > 0) {
+    // A grace period for packets the kernel was still taking through the table before the commit.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    await step('settle', () => sender.send(NODE_TABLE.name, transaction.settle, { atomic: true }));
+  }
 }
+
+/** How long after a change the allowed-pairs caches are flushed once more. */
+export const SETTLE_MS = 5;
 
 /**
  * Applies one transaction (all of it or nothing).

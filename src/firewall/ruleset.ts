@@ -38,7 +38,15 @@ export interface DesiredSet {
   readonly counter: boolean;
   /** By a text that identifies the key (`a-b` of the range, or the address). */
   readonly elements: ReadonlyMap<string, DesiredElement>;
+  /**
+   * A cache the packet path fills (`source . destination` pairs the firewall allowed): declared
+   * only, never given elements, and flushed in the same kernel transaction as every change.
+   */
+  readonly cache?: { readonly timeoutSeconds: number; readonly size: number };
 }
+
+/** How long an allowed pair stays in the cache, and how many the cache holds (then: no cache). */
+export const ALLOWED_CACHE = { timeoutSeconds: 60, size: 65_536 } as const;
 
 /** A chain of the table: its rules as nft JSON expression lists. */
 export interface DesiredChain {
@@ -74,6 +82,7 @@ export const names = {
   cluster: (family: Family) => `cluster${family}`,
   internal: (family: Family) => `internal${family}`,
   egress: (family: Family) => `egress${family}`,
+  allowed: (family: Family) => `allowed${family}`,
 };
 
 /**
@@ -83,7 +92,9 @@ export const names = {
  * forward (hook forward, priority filter, policy accept)
  *   ip saddr @cluster4 ip daddr != @internal4 goto egress4      (pod to outside the cluster and services)
  * egress4
+ *   ip saddr . ip daddr @allowed4 goto OPENSHIFT-ADMIN-OUTPUT-RULES   (allowed since the last change)
  *   ip saddr vmap @pods4                                         (this node's pods of filtered namespaces: jump ns-<namespace>)
+ *   add @allowed4 { ip saddr . ip daddr }                        (allowed: remembered until the next change, or 60 s)
  *   jump OPENSHIFT-ADMIN-OUTPUT-RULES                            (what the firewall allowed)
  * ns-<namespace>
  *   ip daddr vmap @fw4-<namespace>                               (disjoint ranges: drop (Deny) or return (Allow), per-element counters)
@@ -133,9 +144,23 @@ export function buildFirewallTable(plan: FirewallPlan): DesiredTable {
       ...podToNode,
       { vmap: { key: payload(protocol, 'saddr'), data: `@${names.pods(family)}` } },
     ]);
+    // A pair the firewall allowed since the last change skips the lookups (one hash lookup a
+    // packet, whatever the rules); every change flushes the cache in its own kernel transaction.
+    const pair = { concat: [payload(protocol, 'saddr'), payload(protocol, 'daddr')] };
+    const allowed = `@${names.allowed(family)}`;
+    sets.set(names.allowed(family), {
+      kind: 'set',
+      type,
+      interval: false,
+      counter: false,
+      elements: new Map(),
+      cache: ALLOWED_CACHE,
+    });
     chains.set(names.egress(family), {
       rules: [
+        [{ match: { op: '==', left: pair, right: allowed } }, { goto: { target: ADMIN_CHAIN } }],
         [{ vmap: { key: payload(protocol, 'saddr'), data: `@${names.pods(family)}` } }],
+        [{ set: { op: 'add', elem: pair, set: allowed } }],
         [{ jump: { target: ADMIN_CHAIN } }],
       ],
     });

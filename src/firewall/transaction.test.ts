@@ -81,9 +81,30 @@ describe('planTransaction', () => {
     assert.ok(touches(tx.finish.nftables, '@pods4.1'), 'rules name the sets by their kernel names');
   });
 
-  test('the same table again changes nothing', () => {
+  test('the same table again changes nothing, and flushes no cache', () => {
     const first = planTransaction(table(a), undefined, { chains: new Set(), sets: new Set() });
-    assert.ok(isEmpty(planTransaction(table(a), first.applied)));
+    const again = planTransaction(table(a), first.applied);
+    assert.ok(isEmpty(again));
+    assert.deepEqual(again.settle, []);
+  });
+
+  test('the allowed-pairs caches: declared only, dynamic with a timeout, never filled', () => {
+    const tx = planTransaction(table(a), undefined, { chains: new Set(), sets: new Set() });
+    const declared = tx.prepare.nftables.find((c) => JSON.stringify(c).includes('"allowed4.1"'));
+    assert.deepEqual(declared, {
+      add: {
+        set: {
+          family: 'inet',
+          table: 'egress_router_node',
+          name: 'allowed4.1',
+          type: ['ipv4_addr', 'ipv4_addr'],
+          flags: ['timeout'],
+          timeout: 60,
+          size: 65_536,
+        },
+      },
+    });
+    assert.ok(tx.fill.every((op) => !op.set.startsWith('allowed')));
   });
 
   test("one namespace's rule changed: only that map's elements, in one switch", () => {
@@ -92,11 +113,14 @@ describe('planTransaction', () => {
     assert.deepEqual(next.prepare.nftables, []);
     assert.deepEqual(next.fill, []);
     assert.deepEqual(next.finish.nftables, []);
-    assert.ok(next.switch.length > 0);
-    assert.ok(next.switch.every((op) => op.set === 'fw4-a.1'));
     assert.deepEqual(
-      next.switch.map((op) => op.op),
-      ['delete', 'add'],
+      next.switch.map((op) => `${op.op} ${op.set}`),
+      // The allowed-pairs caches flushed in the same kernel transaction as the change.
+      ['flush allowed4.1', 'flush allowed6.1', 'delete fw4-a.1', 'add fw4-a.1'],
+    );
+    assert.deepEqual(
+      next.settle.map((op) => `${op.op} ${op.set}`),
+      ['flush allowed4.1', 'flush allowed6.1'],
     );
   });
 
@@ -105,7 +129,13 @@ describe('planTransaction', () => {
     const next = planTransaction(table({ a: a.a }), first.applied);
     assert.deepEqual(
       next.switch.map((op) => `${op.op} ${op.set}`),
-      ['delete pods4.1'],
+      ['flush allowed4.1', 'flush allowed6.1', 'delete pods4.1'],
+    );
+    assert.ok(
+      touches(
+        next.finish.nftables,
+        '{"flush":{"set":{"family":"inet","table":"egress_router_node","name":"allowed4.1"}}}',
+      ),
     );
     const finish = next.finish.nftables.map((c) => JSON.stringify(c));
     const lastSet = finish.reduce(
@@ -210,6 +240,10 @@ describe('planTransaction', () => {
 function model(ops: readonly ElementOp[], from = new Map<string, Map<string, string>>()) {
   const sets = new Map([...from].map(([k, v]) => [k, new Map(v)]));
   for (const op of ops) {
+    if (op.op === 'flush') {
+      sets.set(op.set, new Map());
+      continue;
+    }
     const elements = sets.get(op.set) ?? new Map<string, string>();
     sets.set(op.set, elements);
     const key = `${op.start}-${op.end}`;

@@ -1,5 +1,5 @@
 import type { NftCommand, NftDocument } from '../nat/ruleset.js';
-import type { ElementOp, ElementVerdict } from '../network/nft-elements.js';
+import type { ElementChange, ElementOp, ElementVerdict } from '../network/nft-elements.js';
 import {
   ADMIN_CHAIN,
   type DesiredChain,
@@ -49,6 +49,12 @@ export interface FirewallTransaction {
   readonly fill: readonly ElementOp[];
   readonly switch: readonly ElementOp[];
   readonly finish: NftDocument;
+  /**
+   * After `switch` and `finish`: the allowed-pairs caches flushed once more, a moment later (a packet
+   * the kernel was still taking through the old table when a step committed may have added its pair
+   * after that step's own flush).
+   */
+  readonly settle: readonly ElementOp[];
   /** What the table holds once all four steps succeeded. */
   readonly applied: AppliedTable;
 }
@@ -99,7 +105,7 @@ export function planTransaction(
 
   // Sets: in use (element differences) or a new generation (declared, filled).
   const physical = new Map<string, string>();
-  const live: { name: string; ops: ElementOp[] }[] = [];
+  const live: { name: string; ops: ElementChange[] }[] = [];
   const fresh: string[] = [];
   for (const [name, set] of desired.sets) {
     const before = applied?.table.sets.get(name);
@@ -113,10 +119,10 @@ export function planTransaction(
   }
   // A switch too large for one batch: its largest sets are made anew instead.
   live.sort((a, b) => b.ops.length - a.ops.length);
-  let switchOps = live.reduce((sum, l) => sum + l.ops.length, 0);
-  while (live.length > 0 && switchOps * OP_BYTES > maxSwitchBytes) {
-    const largest = live.shift() as { name: string; ops: ElementOp[] };
-    switchOps -= largest.ops.length;
+  let switchSize = live.reduce((sum, l) => sum + l.ops.length, 0);
+  while (live.length > 0 && switchSize * OP_BYTES > maxSwitchBytes) {
+    const largest = live.shift() as { name: string; ops: ElementChange[] };
+    switchSize -= largest.ops.length;
     physical.delete(largest.name);
     fresh.push(largest.name);
   }
@@ -125,17 +131,30 @@ export function planTransaction(
     { add: { chain: { family: T.family, table: T.name, name: ADMIN_CHAIN } } },
   ];
   const fill: ElementOp[] = [];
+  /**
+   * New caches are declared in the nft step that adds the rule filling them: nft then marks them
+   * dynamic (its JSON has no such flag), as it does for `nft -f`.
+   */
+  const freshCaches: NftCommand[] = [];
   const taken = new Set([...existingSets, ...physical.values()]);
   for (const name of fresh) {
     const set = desired.sets.get(name) as DesiredSet;
     const kernelName = nextGeneration(name, taken);
     taken.add(kernelName);
     physical.set(name, kernelName);
+    if (set.cache) {
+      freshCaches.push({ add: { [set.kind]: declaration(kernelName, set) } });
+      continue;
+    }
     prepare.push({ add: { [set.kind]: declaration(kernelName, set) } });
     for (const element of set.elements.values()) fill.push(elementOp('add', kernelName, set, element));
   }
   const switchDeletes = live.flatMap((l) => l.ops.filter((op) => op.op === 'delete'));
   const switchAdds = live.flatMap((l) => l.ops.filter((op) => op.op === 'add'));
+  // The caches of allowed pairs that are in use before and after this change.
+  const caches = [...desired.sets]
+    .filter(([name, set]) => set.cache && physical.has(name) && !fresh.includes(name))
+    .map(([name]) => physical.get(name) as string);
 
   // Chains: new ones in prepare (base chains in finish: they are live once made), changed ones
   // rewritten in finish.
@@ -170,20 +189,44 @@ export function planTransaction(
     finishHead.push({ flush: { chain: { family: T.family, table: T.name, name } } });
     staleChains.push({ delete: { chain: { family: T.family, table: T.name, name } } });
   }
+  const inPrepare = JSON.stringify(prepareRules);
+  for (const command of freshCaches) {
+    const name = (Object.values(command.add as object)[0] as { name: string }).name;
+    // After the table and the admin chain in prepare; first in finish, before the rules using it.
+    if (inPrepare.includes(`"@${name}"`)) prepare.splice(2, 0, command);
+    else finishHead.unshift(command);
+  }
   const prepareCommands = [...prepare, ...prepareRules];
   const finishCommands = [...finishHead, ...finishRules, ...staleSets, ...staleChains];
+  // Every change of what packets see flushes the caches in the same kernel transaction.
+  const flushes: ElementOp[] = caches.map((set) => ({ op: 'flush', set }));
+  const switchOps = [...switchDeletes, ...switchAdds];
+  const switchStep = switchOps.length > 0 ? [...flushes, ...switchOps] : [];
+  const allCaches = [...desired.sets]
+    .filter(([, set]) => set.cache)
+    .map(([name]) => physical.get(name) as string);
+  const finishStep =
+    finishCommands.length > 0
+      ? [
+          ...finishCommands,
+          ...allCaches.map((name) => ({ flush: { set: { family: T.family, table: T.name, name } } })),
+        ]
+      : [];
+  const changed = switchStep.length > 0 || finishStep.length > 0;
   return {
     // With nothing new, `prepare` would only re-add what is there: left out once a run has applied.
     prepare: { nftables: applied && prepareCommands.length === 2 ? [] : prepareCommands },
     fill,
-    switch: [...switchDeletes, ...switchAdds],
-    finish: { nftables: finishCommands },
+    switch: switchStep,
+    finish: { nftables: finishStep },
+    settle: changed ? allCaches.map((set) => ({ op: 'flush' as const, set })) : [],
     applied: { table: desired, physical, chains },
   };
 }
 
 /** Whether a transaction changes nothing. */
 export function isEmpty(transaction: FirewallTransaction): boolean {
+  // `settle` only follows the others.
   return (
     transaction.prepare.nftables.length === 0 &&
     transaction.fill.length === 0 &&
@@ -219,8 +262,8 @@ function nextGeneration(name: string, taken: ReadonlySet<string>): string {
   return `${name}.${generation + 1}`;
 }
 
-function elementDiff(kernelName: string, before: DesiredSet, after: DesiredSet): ElementOp[] {
-  const ops: ElementOp[] = [];
+function elementDiff(kernelName: string, before: DesiredSet, after: DesiredSet): ElementChange[] {
+  const ops: ElementChange[] = [];
   for (const [key, element] of before.elements) {
     const now = after.elements.get(key);
     if (!now || !sameVerdict(now.verdict, element.verdict))
@@ -239,7 +282,7 @@ function elementOp(
   set: string,
   declared: DesiredSet,
   element: DesiredElement,
-): ElementOp {
+): ElementChange {
   return {
     op,
     set,
@@ -271,6 +314,18 @@ function pushRules(out: NftCommand[], chain: string, rules: readonly unknown[][]
 }
 
 function declaration(name: string, set: DesiredSet): Record<string, unknown> {
+  if (set.cache) {
+    return {
+      family: T.family,
+      table: T.name,
+      name,
+      type: [set.type, set.type],
+      // nft 1.0.6's JSON has no `dynamic` flag; the kernel takes updates from rules into a set with a timeout.
+      flags: ['timeout'],
+      timeout: set.cache.timeoutSeconds,
+      size: set.cache.size,
+    };
+  }
   return {
     family: T.family,
     table: T.name,
@@ -287,7 +342,14 @@ function chainDeclaration(name: string, chain: DesiredChain): Record<string, unk
 }
 
 function sameDeclaration(a: DesiredSet, b: DesiredSet): boolean {
-  return a.kind === b.kind && a.type === b.type && a.interval === b.interval && a.counter === b.counter;
+  return (
+    a.kind === b.kind &&
+    a.type === b.type &&
+    a.interval === b.interval &&
+    a.counter === b.counter &&
+    a.cache?.timeoutSeconds === b.cache?.timeoutSeconds &&
+    a.cache?.size === b.cache?.size
+  );
 }
 
 function sameVerdict(a: Verdict | undefined, b: Verdict | undefined): boolean {

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { addNetns, cleanup, inNetns, netnsUnavailable, runFixture } from './_netns-harness.js';
-import { type ElementOp, encodeElementBatches, encodeGetGen, NFNL } from './nft-elements.js';
+import {
+  type ElementChange,
+  type ElementOp,
+  encodeElementBatches,
+  encodeGetGen,
+  NFNL,
+} from './nft-elements.js';
 import { decodeAttributes, decodeMessages } from './nlmsg.js';
 
 const v4 = (text: string) => BigInt(text.split('.').reduce((n, octet) => n * 256 + Number(octet), 0));
 /** An IPv6 address of the plain map `p`. */
-const address6 = (verdict: ElementOp['verdict']): ElementOp => ({
+const address6 = (verdict: ElementChange['verdict']): ElementChange => ({
   op: 'add',
   set: 'p',
   interval: false,
@@ -15,7 +21,7 @@ const address6 = (verdict: ElementOp['verdict']): ElementOp => ({
   end: 1n,
   ...(verdict ? { verdict } : {}),
 });
-const range = (set: string, from: string, to: string, verdict?: ElementOp['verdict']): ElementOp => ({
+const range = (set: string, from: string, to: string, verdict?: ElementChange['verdict']): ElementChange => ({
   op: 'add',
   set,
   interval: true,
@@ -135,7 +141,8 @@ describe('encodeElementBatches', () => {
 
 describe('element batches in a throwaway network namespace', { skip: netnsUnavailable() }, () => {
   after(cleanup);
-  const json = (op: ElementOp) => ({ ...op, start: String(op.start), end: String(op.end) });
+  const json = (op: ElementOp) =>
+    op.op === 'flush' ? op : { ...op, start: String(op.start), end: String(op.end) };
   let made = 0;
   const setUp = () => {
     const ns = addNetns(`nfel${++made}`);

@@ -14,7 +14,7 @@ import type { Family } from '../destination-parser/address.js';
 export type ElementVerdict = 'accept' | 'drop' | 'return' | { readonly jump: string };
 
 /** One element added to or deleted from a set or map. */
-export interface ElementOp {
+export interface ElementChange {
   readonly op: 'add' | 'delete';
   /** The set's name in the table. */
   readonly set: string;
@@ -27,6 +27,15 @@ export interface ElementOp {
   /** A map element's value, when adding. */
   readonly verdict?: ElementVerdict;
 }
+
+/** Every element of a set deleted (NFT_MSG_DELSETELEM without an element list). */
+export interface SetFlush {
+  readonly op: 'flush';
+  readonly set: string;
+}
+
+/** What an element batch holds. */
+export type ElementOp = ElementChange | SetFlush;
 
 /** nfnetlink and nf_tables constants (linux/netfilter/nfnetlink.h, nf_tables.h). */
 export const NFNL = {
@@ -66,7 +75,7 @@ const MAX_MESSAGE_BYTES = 60_000;
 export interface EncodedBatches {
   readonly batches: readonly Buffer[];
   /** For each element message: its sequence number, set and operation (to name a refused one). */
-  readonly messages: ReadonlyMap<number, { readonly set: string; readonly op: 'add' | 'delete' }>;
+  readonly messages: ReadonlyMap<number, { readonly set: string; readonly op: ElementOp['op'] }>;
   /** The next free sequence number. */
   readonly nextSeq: number;
 }
@@ -90,7 +99,7 @@ export function encodeElementBatches(
   firstSeq = 1,
 ): EncodedBatches {
   const batches: Buffer[] = [];
-  const messages = new Map<number, { set: string; op: 'add' | 'delete' }>();
+  const messages = new Map<number, { set: string; op: ElementOp['op'] }>();
   let seq = firstSeq;
   const budget = Math.min(MAX_MESSAGE_BYTES, maxBatchBytes - 2 * CONTROL_BYTES);
   if (budget < 512) throw new RangeError(`batch limit of ${maxBatchBytes} bytes is too small`);
@@ -119,10 +128,15 @@ export function encodeElementBatches(
     writer.bytes(new Uint8Array([NFNL.NFPROTO_INET, 0, 0, 0]));
     writer.string(NFTA_SET_ELEM_LIST_TABLE, table);
     writer.string(NFTA_SET_ELEM_LIST_SET, first.set);
+    if (first.op === 'flush') {
+      writer.end(message);
+      i++;
+      continue;
+    }
     const list = writer.nest(NFTA_SET_ELEM_LIST_ELEMENTS);
     while (i < ops.length) {
       const op = ops[i] as ElementOp;
-      if (op.op !== first.op || op.set !== first.set) break;
+      if (op.op === 'flush' || op.op !== first.op || op.set !== first.set) break;
       if (writer.length - start > budget - ELEMENT_MAX_BYTES) break;
       writeElement(writer, op);
       i++;
@@ -154,7 +168,7 @@ function writeControl(writer: Writer, type: number, seq: number): void {
   writer.end(message);
 }
 
-function writeElement(writer: Writer, op: ElementOp): void {
+function writeElement(writer: Writer, op: ElementChange): void {
   const bytes = op.family === 4 ? 4 : 16;
   const last = op.family === 4 ? 0xffffffffn : (1n << 128n) - 1n;
   const element = writer.nest(NFTA_LIST_ELEM);

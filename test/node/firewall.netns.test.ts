@@ -286,16 +286,55 @@ describe('egress firewall on a simulated cluster', { skip }, () => {
     assert.ok(await until(async () => (await reaches('b1', o25)) !== false));
   });
 
+  test('allowed pairs are remembered, and forgotten at every change: a new Deny stops a pair just allowed', async () => {
+    const cached = async () => {
+      const sets = (await lab.exec(1, 'nft', ['-j', 'list', 'sets', 'inet'])).stdout;
+      const allowed = (JSON.parse(sets).nftables as { set?: { name: string; elem?: unknown[] } }[]).find(
+        (e) => e.set?.name.startsWith('allowed4.'),
+      );
+      return JSON.stringify(allowed?.set?.elem ?? []).includes(`"${o25}"`);
+    };
+    assert.equal(await reaches('b1', o25), nodeOf('b1').node4);
+    assert.equal(await reaches('b1', o25), nodeOf('b1').node4, 'the second connection, from the cache');
+    assert.ok(await cached(), 'b1 -> o25 is in @allowed4');
+    agents.write('beta.yaml', policy('beta', 'p', [{ type: 'Deny', to: { cidrSelector: `${o25}/32` } }]));
+    assert.ok(
+      await until(async () => (await reaches('b1', o25)) === false),
+      'the Deny holds for the cached pair',
+    );
+    assert.equal(await cached(), false, 'the change flushed the cache');
+    assert.equal(await reaches('b1', o26), nodeOf('b1').node4, 'other destinations still pass');
+    agents.remove('beta.yaml');
+    assert.ok(await until(async () => (await reaches('b1', o25)) !== false));
+    for (const node of [2, 3]) {
+      const listed = async () =>
+        (await lab.exec(node, 'nft', ['list', 'table', 'inet', 'egress_router_node'])).stdout;
+      assert.ok(await until(async () => !(await listed()).includes('ns-beta')), `node ${node} followed`);
+    }
+  });
+
   test('a re-run is idempotent: restarting an agent leaves the same table', async () => {
     // A restart makes every set anew under its next generation's name (fw4-<namespace>.2): the
     // same rules and elements, the counters from zero.
+    // nft lists sets and chains in the order they were made: compared as a sorted list of blocks.
     const table = async () =>
       (await lab.exec(2, 'nft', ['list', 'table', 'inet', 'egress_router_node'])).stdout
         .replace(/packets \d+ bytes \d+/g, '')
-        .replace(/([a-z0-9-]+)\.\d+\b/g, '$1.N');
+        .replace(/([a-z0-9-]+)\.\d+\b/g, '$1.N')
+        .split('\n\n')
+        .map((block) => block.replace(/^table inet egress_router_node \{\n|\n\}\n$/g, ''))
+        // What the caches of allowed pairs hold is the traffic's, not the table's.
+        .map((block) =>
+          /^\tset allowed/.test(block) ? block.replace(/\n\t\telements = [^}]*\}/, '') : block,
+        )
+        .sort();
     const before = await table();
     await agents.start(2);
-    assert.equal(await table(), before);
+    assert.deepEqual(await table(), before);
+    assert.ok(
+      before.some((block) => /set allowed4\.N \{[^}]*flags dynamic,timeout/.test(block)),
+      'the cache is dynamic',
+    );
   });
 
   test('bad options: one line, exit 1, nothing changed', async () => {
