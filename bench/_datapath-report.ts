@@ -182,8 +182,9 @@ ${fmt(run.linearLoadMs, 0)} ms. Before measuring, every pod was checked to reach
 \`${run.nodeAddress}\`, and each filter to decide as its rules say, deep in the list
 (${run.probes.join('; ')}).
 
-${run.rounds} rounds; each runs every case once, the order rotating, first the connections, then the
-throughput. _New connections:_ inside the pod's namespace, \`bench/_datapath-connect.ts\` makes
+${run.rounds} rounds; each runs every case once, first the connections, then the throughput, in an
+order rotated every round and reversed every other round (so that each case runs both before and
+after each other one). _New connections:_ inside the pod's namespace, \`bench/_datapath-connect.ts\` makes
 ${run.warmup} untimed then ${run.connections} timed sequential TCP connections to \`${run.server}:80\`:
 connect, the server's one-line answer, close (each answer checked: the server saw
 \`${run.nodeAddress}\`); connections/s = ${run.connections} / the batch's wall time; handshake =

@@ -25,7 +25,7 @@ import { type ClusterBenchContext, runClusterBench } from './_datapath-run.js';
 import { random, randomCidrRules } from './_firewall-policies.js';
 
 const QUICK = process.argv.includes('--quick');
-const ROUNDS = QUICK ? 2 : 10;
+const ROUNDS = QUICK ? 2 : 12;
 const CONNECTIONS = QUICK ? 100 : 400;
 const WARMUP = QUICK ? 10 : 20;
 const IPERF_SECONDS = QUICK ? 1 : 2;
@@ -221,7 +221,10 @@ async function body(ctx: ClusterBenchContext) {
     CASES.map((c) => [c.key, { rates: [], connectUs: [], cycleUs: [], gbps: [], retransmits: [] }]),
   ) as unknown as Record<CaseKey, CaseSamples>;
   for (let round = 0; round < ROUNDS; round++) {
-    const order = CASES.map((_, i) => CASES[(i + round) % CASES.length]!);
+    // Rotated every round, and reversed every other round: each case runs at every position, and
+    // both before and after each other case (a plain rotation keeps the same neighbours).
+    const rotated = CASES.map((_, i) => CASES[(i + round) % CASES.length]!);
+    const order = round % 2 === 0 ? rotated : rotated.reverse();
     for (const c of order) {
       const batch = await connectBatch(c);
       const into = samples[c.key];
