@@ -77,9 +77,10 @@ const operations: Record<string, (input: Input) => Promise<unknown>> = {
   'nft-elements': async (input) => {
     const sender = openElementSender();
     try {
-      const ops = (input.ops as Record<string, unknown>[]).map(
-        (op) =>
-          ({ ...op, start: BigInt(String(op.start)), end: BigInt(String(op.end)) }) as unknown as ElementOp,
+      const ops = (input.ops as Record<string, unknown>[]).map((op) =>
+        op.op === 'flush'
+          ? (op as unknown as ElementOp)
+          : ({ ...op, start: BigInt(String(op.start)), end: BigInt(String(op.end)) } as unknown as ElementOp),
       );
       return await sender.send(String(input.table), ops, { atomic: input.atomic === true });
     } finally {

@@ -127,6 +127,17 @@ describe('encodeElementBatches', () => {
     assert.equal(elements, 2 * ops.length, 'a start and an end element each');
   });
 
+  test('a flush is a DELSETELEM with the table and the set, and no element list', () => {
+    const [, flush] = decodeMessages(
+      encodeElementBatches('t', [{ op: 'flush', set: 'c' }], 1 << 20).batches[0]!,
+    );
+    assert.equal(flush!.type, NFNL.MSG_DELSETELEM);
+    assert.deepEqual(
+      decodeAttributes(flush!.payload, 4).map((a) => a.type),
+      [1, 2],
+    );
+  });
+
   test('refuses a limit no message fits', () => {
     assert.throws(() => encodeElementBatches('t', [range('m', '1.0.0.0', '1.0.0.0')], 100), RangeError);
   });
@@ -177,6 +188,23 @@ describe('element batches in a throwaway network namespace', { skip: netnsUnavai
     assert.equal(removed.ok, true);
     assert.doesNotMatch(inNetns(ns, 'nft', 'list', 'map', 'inet', 't', 'm'), /1\.0\.0\.4/);
     assert.match(inNetns(ns, 'nft', 'list', 'map', 'inet', 't', 'm'), /1\.0\.0\.0\/30/);
+  });
+
+  test('a flush empties the set, in the same batch as other changes', () => {
+    const ns = setUp();
+    const added = runFixture(ns, 'nft-elements', {
+      table: 't',
+      ops: [json(range('m', '3.0.0.0', '3.0.0.255', 'drop')), json(range('m', '4.0.0.0', '4.0.0.0', 'drop'))],
+    });
+    assert.equal(added.ok, true);
+    const flushed = runFixture(ns, 'nft-elements', {
+      table: 't',
+      ops: [{ op: 'flush', set: 'm' }, json(range('m', '5.0.0.0', '5.0.0.0', 'return'))],
+    });
+    assert.equal(flushed.ok, true);
+    const listed = inNetns(ns, 'nft', 'list', 'map', 'inet', 't', 'm');
+    assert.doesNotMatch(listed, /3\.0\.0\.0|4\.0\.0\.0/);
+    assert.match(listed, /5\.0\.0\.0 counter packets 0 bytes 0 : return/);
   });
 
   test('a batch the kernel refuses in part changes nothing, and says which set', () => {
