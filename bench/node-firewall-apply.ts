@@ -108,7 +108,8 @@ a different namespace each time); one **DNS answer change** (one name's address 
 **restart** (the table is there with elements the agent does not know: every set made anew under its next
 generation and switched in one nft transaction). Then the peers: the table deleted, the same first apply and
 the same DNS change given to \`nft -j -f -\` as one document each (what the agent did before it wrote
-elements itself). Times in ms; *ops* = nft commands + element changes. The element batch limit was
+elements itself). Times in ms; *ops* = nft commands + element changes; *apply* includes the 5 ms the
+agent waits before it flushes the caches of allowed pairs once more (docs/node-agent.md). The element batch limit was
 ${output.maxBatchBytes.toLocaleString('en-US')} bytes (the socket's send buffer: the kernel caps it at
 \`net.core.wmem_max\`; a smaller one splits a first apply's elements over more batches, which is safe: nothing
 refers to those sets until the last step).
