@@ -41,6 +41,8 @@ export interface DatapathRun {
   readonly iperfSeconds: number;
   readonly goal: number;
   readonly server: string;
+  /** The prefix the batches' connections go to, an address each. */
+  readonly destinations: string;
   readonly nodeAddress: string;
   readonly seed: number;
   readonly rules: number;
@@ -163,14 +165,15 @@ namespaces with one policy each rather than one policy rewritten between rounds)
 (\`egress-router node\`, table \`inet egress_router_node\`) enforces a 1-rule policy
 (\`Deny 198.51.100.0/24\`) in \`bench-one\` and the ${thousands(run.rules)}-rule policy in \`bench-10k\`;
 \`bench-none\`, \`bench-lin\` and \`bench-linct\` have no policy (the agent's chain sends their packets
-on to the admin chain after one map miss, as for any unfiltered namespace). The benchmark's own
+on to the admin chain after one \`@pods4\` miss, as for any unfiltered namespace). The benchmark's own
 table \`inet bench_linear\` in node 1 (hook forward, priority filter, policy accept) sends the
 packets of the last two pods, by source address (\`ip saddr vmap\`: one lookup, whoever sent the
 packet), to a chain each holding the same rules in order, \`ip saddr <pod> ip daddr <cidr>
 drop|accept\`, and a final counter; the \`linear-10k-ct\` chain starts with \`ct state
 established,related accept\`. The server: the lab's echo server and \`iperf3 -s\` (its own process
-group) at \`${run.server}\` on the outside network; the pods' traffic is forwarded by node 1 (its
-forward hook) and masqueraded to \`${run.nodeAddress}\` (the lab's SDN).
+group) at \`${run.server}\` on the outside network, whose namespace also answers on every address of
+\`${run.destinations}\` (a local route; the gateway routes it there); the pods' traffic is forwarded by
+node 1 (its forward hook) and masqueraded to \`${run.nodeAddress}\` (the lab's SDN).
 
 The rules: \`randomCidrRules(${run.rules}, random(${run.seed}), avoid, 0)\` (\`bench/_firewall-policies.ts\`):
 IPv4 only, so that the linear chains hold all ${thousands(run.rules)}; none touches
@@ -185,8 +188,9 @@ ${fmt(run.linearLoadMs, 0)} ms. Before measuring, every pod was checked to reach
 ${run.rounds} rounds; each runs every case once, first the connections, then the throughput, in an
 order rotated every round and reversed every other round (so that each case runs both before and
 after each other one). _New connections:_ inside the pod's namespace, \`bench/_datapath-connect.ts\` makes
-${run.warmup} untimed then ${run.connections} timed sequential TCP connections to \`${run.server}:80\`:
-connect, the server's one-line answer, close (each answer checked: the server saw
+${run.warmup} untimed then ${run.connections} timed sequential TCP connections to port 80, each to an address
+of \`${run.destinations}\` of its own (no pod connects to one address twice in the run, so every connection
+is a new source-destination pair for the agent: see the notes): connect, the server's one-line answer, close (each answer checked: the server saw
 \`${run.nodeAddress}\`); connections/s = ${run.connections} / the batch's wall time; handshake =
 \`connect()\` to the \`connect\` event; cycle = \`connect()\` to \`close\`. _Throughput:_
 \`iperf3 -c ${run.server} -t ${run.iperfSeconds} -O 1 -J\` from the pod (one TCP stream, the pod
@@ -234,22 +238,29 @@ ${table(
 Notes:
 
 - **Established packets.** The agent's forward chain (\`src/firewall/ruleset.ts\`) does not look at
-  connection state: every packet a pod sends outside the cluster and service networks takes the
-  same path, \`ip saddr @cluster4 ip daddr != @internal4 goto egress4\` (two interval-set lookups),
-  \`ip saddr vmap @pods4\` (a hash lookup: jump to the namespace's chain), \`ip daddr vmap
-  @fw4-<namespace>\` (one lookup in the namespace's interval verdict map, which holds all its rules:
-  logarithmic in its elements, whatever the rule count), the chain's counter, then the admin chain.
-  Replies from outside leave the forward chain at its first rule (their source is not in the
-  cluster network). So the rule count could weigh on every packet, not only a connection's first:
-  hence the throughput as well as the connection rate. A linear chain that accepts established
-  traffic first (\`linear-10k-ct\`) walks its rules for a connection's first packet only, the SYN
-  (replies never enter it: the dispatch is by the pod's source); there the new-connection rate is
-  the metric where the rule count shows. The linear chain without that rule (\`linear-10k\`) walks
-  all of them for every packet the pod sends.
+  connection state. A packet a pod sends outside the cluster and service networks goes
+  \`ip saddr @cluster4 ip daddr != @internal4 goto egress4\` (two interval-set lookups), then
+  \`ip saddr . ip daddr @allowed4\`: a hash set of the source-destination pairs the firewall allowed
+  since its last change (flushed in the same kernel transaction as every change, entries kept 60 s);
+  a pair in it goes straight to the admin chain. Otherwise \`ip saddr vmap @pods4\` (a hash lookup:
+  jump to the namespace's chain), \`ip daddr vmap @fw4-<namespace>\` (one lookup in the namespace's
+  interval verdict map, which holds all its rules: logarithmic in its elements, whatever the rule
+  count), the chain's counter, and, allowed, the pair added to \`@allowed4\`. Replies from outside
+  leave the forward chain at its first rule (their source is not in the cluster network). So the
+  map is looked up for the first packet of each new pair, and every later packet of the pair, in
+  whatever connection, costs one hash lookup: the cache works per pair, not per connection, so
+  sequential connections to one server would all but the first skip the map. That is why each
+  connection here goes to an address of its own: its SYN misses the cache and looks the map up
+  (the worst case: a pod opening connections to ever new destinations), its later packets hit; the
+  iperf3 runs (one destination) measure the steady state of a long flow, the cache hit. A linear
+  chain that accepts established traffic first (\`linear-10k-ct\`) likewise walks its rules for a
+  connection's first packet only, the SYN (replies never enter it: the dispatch is by the pod's
+  source); the linear chain without that rule (\`linear-10k\`) walks all of them for every packet
+  the pod sends.
 - **Counted** during the rounds, packets that walked to "no rule matched" (the agent's namespace
   chain counter, the linear chains' final counter): ${unmatched}. Each pod opened ${thousands(opened)}
-  connections (the batches' and iperf3's control and data connections): \`linear-10k-ct\` counted
-  their first packets only. A "packet" here is what the forward hook sees: with GSO/GRO on the
+  connections (the batches' and iperf3's control and data connections): the agent's policies and
+  \`linear-10k-ct\` counted about one packet per connection, each new pair's (or connection's) first. A "packet" here is what the forward hook sees: with GSO/GRO on the
   veths, iperf3's segments arrive as aggregates of tens of kB, so the per-packet lookup is spread
   over many bytes in the throughput runs, and the connection rate (a handful of small packets per
   connection) is the more sensitive measure of the per-packet cost.
@@ -269,6 +280,7 @@ Notes:
       warmup: run.warmup,
       iperfSeconds: run.iperfSeconds,
       seed: run.seed,
+      destinations: run.destinations,
       rules: run.rules,
       mapElements: run.mapElements,
       enforceMs: run.enforceMs,

@@ -6,8 +6,10 @@
  *
  * One cluster lab node, five pods on it (one per case, each in its own namespace), the node agent
  * enforcing the two policies, the benchmark's own table `inet bench_linear` holding the linear
- * chains; everything set up once, then rounds in which every case runs once (order rotating): a
- * batch of sequential connections, then an iperf3 run, from the pod to an outside server. The
+ * chains; everything set up once, then rounds in which every case runs once (order rotating and
+ * reversing): a batch of sequential connections, each to an outside address of its own (a new
+ * source-destination pair, which misses the agent's cache of allowed pairs), then an iperf3 run
+ * to one outside server (a long flow: the cache hit). The
  * report is `_datapath-report.ts`; the rules, the linear chains and the probes `_datapath-linear.ts`.
  *
  * `node dist/bench/node-firewall-datapath.js [--quick]`
@@ -15,6 +17,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bigIntToIp, ipToBigInt } from '../src/firewall/ip-range.js';
 import type { ClusterLab } from '../src/lab/cluster-lab.js';
 import { eventually, labAgents } from '../src/lab/node-agents.js';
 import { leanEnv } from './_common.js';
@@ -35,7 +38,12 @@ const GOAL = 0.95;
 const ECHO_PORT = 80;
 const IPERF_PORT = 5201;
 /** The outside network, the lab's addresses, the cluster and service networks: no rule touches them. */
-const AVOID = ['203.0.113.0/24', '192.168.0.0/16', '10.128.0.0/14', '172.30.0.0/16'];
+const AVOID = ['203.0.113.0/24', '100.64.0.0/16', '192.168.0.0/16', '10.128.0.0/14', '172.30.0.0/16'];
+/**
+ * The outside server answers on every address of this prefix (a local route): each connection of
+ * the batches goes to an address of its own, a new source-destination pair for the agent.
+ */
+const MANY = { prefix: '100.64.0.0/16', first: '100.64.0.1', last: '100.64.255.254' };
 const ONE_RULE = [{ type: 'Deny', cidr: '198.51.100.0/24' }] as const;
 /** An address the 1-rule policy denies (on the outside server for the preflight). */
 const ONE_RULE_PROBE = '198.51.100.1';
@@ -111,6 +119,8 @@ async function body(ctx: ClusterBenchContext) {
   const rules = cidrRules(randomCidrRules(RULES, random(SEED), AVOID, 0));
   const probes = deepProbes(rules);
 
+  await lab.ip('out', ['route', 'add', 'local', MANY.prefix, 'dev', 'lo']);
+  await lab.ip('gw', ['route', 'add', MANY.prefix, 'via', server, 'dev', lab.interfaces.gwOutside]);
   // Probe addresses on the outside server, routed there by the gateway.
   for (const address of [ONE_RULE_PROBE, probes.allow.address, probes.deny.address]) {
     await lab.ip('out', ['address', 'add', `${address}/32`, 'dev', lab.interfaces.outEth0]);
@@ -183,7 +193,11 @@ async function body(ctx: ClusterBenchContext) {
   };
   const wrong: string[] = [];
   for (const c of CASES) {
-    for (const [host, allowed] of [[server, true] as const, ...Object.entries(expected[c.key])]) {
+    const always = [
+      [server, true],
+      [MANY.last, true],
+    ] as const;
+    for (const [host, allowed] of [...always, ...Object.entries(expected[c.key])]) {
       const got = await reaches(c.pod, host);
       if (got !== (allowed ? nodeAddress : false))
         wrong.push(`${c.key} to ${host}: ${got}, expected ${allowed}`);
@@ -192,8 +206,14 @@ async function body(ctx: ClusterBenchContext) {
   if (wrong.length > 0) throw new Error(`preflight: ${wrong.join('; ')}`);
   const before = await unmatchedCounters(lab, agents);
 
-  const connectBatch = async (c: DatapathCase): Promise<ConnectBatch> => {
-    const args = [CLIENT, server, String(ECHO_PORT), String(CONNECTIONS), String(WARMUP), nodeAddress];
+  /** Batch `round` of every pod starts here: no pod connects to one address twice. */
+  const firstOfRound = (round: number) =>
+    bigIntToIp(ipToBigInt(MANY.first) + BigInt(round * (WARMUP + CONNECTIONS)), 4);
+  if (ipToBigInt(firstOfRound(ROUNDS)) > ipToBigInt(MANY.last))
+    throw new Error(`${MANY.prefix} is too small`);
+  const connectBatch = async (c: DatapathCase, round: number): Promise<ConnectBatch> => {
+    const first = firstOfRound(round);
+    const args = [CLIENT, first, String(ECHO_PORT), String(CONNECTIONS), String(WARMUP), nodeAddress];
     const out = await lab.exec(c.pod, process.execPath, args, { env: leanEnv(), timeoutMs: 120_000 });
     return JSON.parse(out.stdout) as ConnectBatch;
   };
@@ -226,7 +246,7 @@ async function body(ctx: ClusterBenchContext) {
     const rotated = CASES.map((_, i) => CASES[(i + round) % CASES.length]!);
     const order = round % 2 === 0 ? rotated : rotated.reverse();
     for (const c of order) {
-      const batch = await connectBatch(c);
+      const batch = await connectBatch(c, round);
       const into = samples[c.key];
       into.rates.push(Math.round((CONNECTIONS / (batch.wallMs / 1000)) * 10) / 10);
       into.connectUs.push(...batch.connectUs);
@@ -259,6 +279,7 @@ async function body(ctx: ClusterBenchContext) {
     iperfSeconds: IPERF_SECONDS,
     goal: GOAL,
     server,
+    destinations: MANY.prefix,
     nodeAddress,
     seed: SEED,
     rules: RULES,
