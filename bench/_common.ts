@@ -248,6 +248,38 @@ export async function runBench(
   limitMs: number,
   body: (ctx: BenchContext) => Promise<BenchResult>,
 ): Promise<void> {
+  const run = startBench(name, limitMs);
+  let lab: Lab | undefined;
+  let result: BenchResult;
+  try {
+    run.log('building the lab');
+    lab = await createLab({ prefix: `${prefixStem}${process.pid}`, ipv6: false });
+    result = await body({ lab, work: run.work, log: run.log });
+  } finally {
+    run.log('destroying the lab');
+    await lab?.destroy();
+    rmSync(run.work, { recursive: true, force: true });
+  }
+  finishBench(run, title, result);
+}
+
+/** A benchmark under way: what startBench set up, for finishBench. */
+export interface BenchRun {
+  readonly name: string;
+  readonly startedAt: Date;
+  readonly loadBefore: number;
+  /** A private scratch directory (created); the caller removes it. */
+  readonly work: string;
+  readonly watchdog: NodeJS.Timeout;
+  log(line: string): void;
+}
+
+/**
+ * The start every benchmark shares: root checked (exit 2 without), a watchdog that ends the process
+ * after `limitMs`, SIGINT and SIGTERM ending it too (a lab's exit handler then kills its processes
+ * and deletes its namespaces), a log on stderr, a scratch directory.
+ */
+export function startBench(name: string, limitMs: number): BenchRun {
   if (process.getuid?.() !== 0) {
     process.stderr.write(`${name}: needs root (network namespaces)\n`);
     process.exit(2);
@@ -269,20 +301,15 @@ export async function runBench(
     process.stderr.write(`[${name} ${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)}s] ${line}\n`);
   const work = join(WORK_ROOT, `${name}-${process.pid}`);
   mkdirSync(work, { recursive: true });
-  let lab: Lab | undefined;
-  let result: BenchResult;
-  try {
-    log('building the lab');
-    lab = await createLab({ prefix: `${prefixStem}${process.pid}`, ipv6: false });
-    result = await body({ lab, work, log });
-  } finally {
-    log('destroying the lab');
-    await lab?.destroy();
-    rmSync(work, { recursive: true, force: true });
-  }
-  clearTimeout(watchdog);
+  return { name, startedAt, loadBefore, work, watchdog, log };
+}
+
+/** The end every benchmark shares: `bench/results/<name>.{md,json}` written, the Markdown printed. */
+export function finishBench(run: BenchRun, title: string, result: BenchResult): void {
+  const { name, startedAt } = run;
+  clearTimeout(run.watchdog);
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
-  const load: [number, number] = [round2(loadBefore), round2(os.loadavg()[0]!)];
+  const load: [number, number] = [round2(run.loadBefore), round2(os.loadavg()[0]!)];
   const quick = process.argv.includes('--quick');
   const file: ResultFile = {
     name,

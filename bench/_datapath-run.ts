@@ -6,18 +6,9 @@
  * processes and deletes its namespaces); `bench/results/<name>.{md,json}` written and the Markdown
  * printed.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { type ClusterLab, type ClusterLabOptions, createClusterLab } from '../src/lab/cluster-lab.js';
-import {
-  type BenchResult,
-  formatGenerated,
-  machineInfo,
-  RESULTS_DIR,
-  type ResultFile,
-  WORK_ROOT,
-} from './_common.js';
+import { type BenchResult, finishBench, startBench } from './_common.js';
 
 /** What the body of a cluster benchmark gets. */
 export interface ClusterBenchContext {
@@ -47,10 +38,6 @@ export interface ClusterBenchOptions {
   readonly lab: Omit<ClusterLabOptions, 'prefix'>;
 }
 
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
-}
-
 /**
  * Runs a benchmark on a cluster lab and writes its results.
  *
@@ -62,28 +49,8 @@ export async function runClusterBench(
   options: ClusterBenchOptions,
   body: (ctx: ClusterBenchContext) => Promise<BenchResult>,
 ): Promise<void> {
-  const { name, title, limitMs } = options;
-  if (process.getuid?.() !== 0) {
-    process.stderr.write(`${name}: needs root (network namespaces)\n`);
-    process.exit(2);
-  }
-  const startedAt = new Date();
-  const loadBefore = os.loadavg()[0]!;
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`${name}: still running after ${limitMs / 1000} s, giving up\n`);
-    process.exit(124); // the lab's exit handler removes its processes and namespaces
-  }, limitMs);
-  watchdog.unref();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`${name}: ${signal}, cleaning up\n`);
-      process.exit(130);
-    });
-  }
-  const log = (line: string) =>
-    process.stderr.write(`[${name} ${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)}s] ${line}\n`);
-  const work = join(WORK_ROOT, `${name}-${process.pid}`);
-  mkdirSync(work, { recursive: true });
+  const run = startBench(options.name, options.limitMs);
+  const { log } = run;
   const cleanups: (() => Promise<void>)[] = [];
   let lab: ClusterLab | undefined;
   let result: BenchResult;
@@ -91,34 +58,14 @@ export async function runClusterBench(
     log('building the cluster lab');
     // A pid of up to 7 digits keeps the prefix within the lab's 20 characters.
     lab = await createClusterLab({ ...options.lab, prefix: `${options.prefixStem}${process.pid}` });
-    result = await body({ lab, work, log, defer: (cleanup) => cleanups.push(cleanup) });
+    result = await body({ lab, work: run.work, log, defer: (cleanup) => cleanups.push(cleanup) });
   } finally {
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((error: Error) => log(`clean-up failed: ${error.message}`));
     }
     log('destroying the lab');
     await lab?.destroy();
-    rmSync(work, { recursive: true, force: true });
+    rmSync(run.work, { recursive: true, force: true });
   }
-  clearTimeout(watchdog);
-  const seconds = (Date.now() - startedAt.getTime()) / 1000;
-  const load: [number, number] = [round2(loadBefore), round2(os.loadavg()[0]!)];
-  const quick = process.argv.includes('--quick');
-  const file: ResultFile = {
-    name,
-    title,
-    date: startedAt.toISOString(),
-    seconds: Math.round(seconds),
-    quick,
-    load,
-    machine: machineInfo(),
-    goals: result.goals,
-    raw: result.raw,
-  };
-  const markdown = `## ${title}\n\n_Run ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}, Node ${process.version}, ${Math.round(seconds)} s, load average ${load[0]} before and ${load[1]} after${quick ? '; **quick run (--quick): few samples, not results**' : ''}._\n\n${result.markdown.trim()}\n`;
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(join(RESULTS_DIR, `${name}.md`), markdown);
-  writeFileSync(join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(file, null, 2)}\n`);
-  formatGenerated([join(RESULTS_DIR, `${name}.md`), join(RESULTS_DIR, `${name}.json`)]);
-  process.stdout.write(`${markdown}\n`);
+  finishBench(run, options.title, result);
 }
