@@ -9,35 +9,7 @@
  * mapping and the SNAT really happened). Prints one JSON line `{"first":[µs...],"last":[µs...]}`;
  * exits 1 on any failed or wrong connection.
  */
-import net from 'node:net';
-
-interface Sample {
-  readonly us: number;
-  readonly reply: string;
-}
-
-function connectOnce(host: string, port: number): Promise<Sample> {
-  return new Promise((resolve, reject) => {
-    let connectedAt: bigint | undefined;
-    let reply = '';
-    const started = process.hrtime.bigint();
-    const socket = net.connect({ host, port });
-    socket.setEncoding('utf8');
-    socket.setTimeout(3_000, () => socket.destroy(new Error(`port ${port}: timeout`)));
-    socket.once('connect', () => {
-      connectedAt = process.hrtime.bigint();
-    });
-    socket.on('data', (chunk: string) => {
-      reply += chunk;
-    });
-    socket.once('error', reject);
-    socket.once('close', (hadError) => {
-      if (hadError) return;
-      if (connectedAt === undefined) reject(new Error(`port ${port}: closed before connecting`));
-      else resolve({ us: Number(connectedAt - started) / 1000, reply });
-    });
-  });
-}
+import { connectOnce } from './_connect-once.js';
 
 async function main(): Promise<void> {
   const [host, firstText, lastText, roundsText, warmupText, expectLocal, expectPeer] = process.argv.slice(2);
@@ -59,7 +31,8 @@ async function main(): Promise<void> {
           `port ${port}: reached ${answer.local} from ${answer.peer}, expected ${expectLocal} from ${expectPeer}`,
         );
       }
-      if (round >= warmup) (port === first ? out.first : out.last).push(Math.round(sample.us * 10) / 10);
+      if (round >= warmup)
+        (port === first ? out.first : out.last).push(Math.round(sample.connectUs * 10) / 10);
     }
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -13,7 +13,7 @@
  * connections (wallMs: from the first timed connect to the last close); exits 1 on any failed or
  * wrong connection.
  */
-import net from 'node:net';
+import { connectOnce } from './_connect-once.js';
 
 /** What one batch measured. */
 export interface ConnectBatch {
@@ -23,41 +23,6 @@ export interface ConnectBatch {
   readonly cycleUs: number[];
   /** The timed connections, first connect to last close, ms. */
   readonly wallMs: number;
-}
-
-interface Sample {
-  readonly connectUs: number;
-  readonly cycleUs: number;
-  readonly reply: string;
-}
-
-function connectOnce(host: string, port: number): Promise<Sample> {
-  return new Promise((resolve, reject) => {
-    let connectedAt: bigint | undefined;
-    let reply = '';
-    const started = process.hrtime.bigint();
-    const socket = net.connect({ host, port });
-    socket.setEncoding('utf8');
-    socket.setTimeout(3_000, () => socket.destroy(new Error(`${host}:${port}: timeout`)));
-    socket.once('connect', () => {
-      connectedAt = process.hrtime.bigint();
-    });
-    socket.on('data', (chunk: string) => {
-      reply += chunk;
-    });
-    socket.once('error', reject);
-    socket.once('close', (hadError) => {
-      if (hadError) return;
-      const closedAt = process.hrtime.bigint();
-      if (connectedAt === undefined) reject(new Error(`${host}:${port}: closed before connecting`));
-      else
-        resolve({
-          connectUs: Number(connectedAt - started) / 1000,
-          cycleUs: Number(closedAt - started) / 1000,
-          reply,
-        });
-    });
-  });
 }
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
