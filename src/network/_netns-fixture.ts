@@ -14,6 +14,17 @@ import { linkByName, listLinks, reannounceLink, setLinkUp, waitForOperUp } from 
 import { openElementSender } from './nft-batch.js';
 import type { ElementOp } from './nft-elements.js';
 import { type NftFamily, nftTableExists } from './nftables.js';
+import {
+  deleteRule,
+  deleteTunnelRoute,
+  ensureRule,
+  ensureVxlan,
+  type RuleSpec,
+  removeAddress,
+  replaceNeighbour,
+  replaceTunnelRoute,
+  type TunnelRouteSpec,
+} from './overlay.js';
 import { listRoutes, replaceRoute } from './routes.js';
 import { readForwarding, readSysctl, setForwarding, writeSysctl } from './sysctl.js';
 
@@ -36,6 +47,12 @@ function cidr(text: unknown): Cidr {
 async function index(handle: NetlinkHandle, ifname: unknown, ifindex?: unknown): Promise<number> {
   if (typeof ifindex === 'number') return ifindex;
   return (await linkByName(handle, String(ifname))).index;
+}
+
+/** A rule from JSON: `to` as CIDR text. */
+function ruleOf(input: Input): RuleSpec {
+  const { to, ...rest } = input as unknown as Omit<RuleSpec, 'to'> & { to?: string };
+  return { ...rest, ...(to ? { to: cidr(to) } : {}) };
 }
 
 const operations: Record<string, (input: Input) => Promise<unknown>> = {
@@ -72,6 +89,43 @@ const operations: Record<string, (input: Input) => Promise<unknown>> = {
       }
       return listRoutes(h);
     }),
+
+  /** `{ name, mac, port }`: the overlay's VXLAN device, set up. */
+  'ensure-vxlan': (input) =>
+    withNetlink(async (h) => {
+      const { link, created } = await ensureVxlan(
+        h,
+        String(input.name),
+        String(input.mac),
+        Number(input.port),
+      );
+      await setLinkUp(h, link.index);
+      return { created };
+    }),
+
+  'replace-neighbour': (input) =>
+    withNetlink(async (h) =>
+      replaceNeighbour(h, await index(h, input.ifname), cidr(input.address), String(input.mac)),
+    ),
+
+  'ensure-rule': (input) => withNetlink((h) => ensureRule(h, ruleOf(input))),
+  'delete-rule': (input) => withNetlink((h) => deleteRule(h, ruleOf(input))),
+  'replace-tunnel-route': (input) =>
+    withNetlink(async (h) =>
+      replaceTunnelRoute(h, {
+        ...(input as unknown as TunnelRouteSpec),
+        ifindex: await index(h, input.ifname),
+      }),
+    ),
+  'delete-tunnel-route': (input) =>
+    withNetlink(async (h) =>
+      deleteTunnelRoute(h, {
+        ...(input as unknown as TunnelRouteSpec),
+        ifindex: await index(h, input.ifname),
+      }),
+    ),
+  'remove-address': (input) =>
+    withNetlink(async (h) => removeAddress(h, await index(h, input.ifname), cidr(input.cidr))),
 
   /** `{ table, ops: [{ ...ElementOp, start, end as strings }], atomic? }` → batches sent. */
   'nft-elements': async (input) => {
