@@ -27,12 +27,16 @@ export interface DesiredElement {
   readonly key: unknown;
   readonly range: IpRange;
   readonly verdict?: Verdict;
+  /** A data map's value: its bytes as the kernel keeps them, and its text (compared, shown). */
+  readonly value?: { readonly bytes: Uint8Array; readonly text: string };
 }
 
 /** A set or map of the table. */
 export interface DesiredSet {
   readonly kind: 'set' | 'map';
   readonly type: 'ipv4_addr' | 'ipv6_addr';
+  /** A map's data type; a verdict map when absent. */
+  readonly dataType?: 'ipv4_addr' | 'ipv6_addr' | 'mark';
   readonly interval: boolean;
   /** Every element has a counter (the firewall maps: per-rule counters). */
   readonly counter: boolean;
@@ -51,8 +55,8 @@ export const ALLOWED_CACHE = { timeoutSeconds: 60, size: 65_536 } as const;
 /** A chain of the table: its rules as nft JSON expression lists. */
 export interface DesiredChain {
   readonly base?: {
-    readonly type: 'filter';
-    readonly hook: 'forward' | 'input';
+    readonly type: 'filter' | 'nat';
+    readonly hook: 'prerouting' | 'forward' | 'input' | 'postrouting';
     readonly prio: number;
     readonly policy: 'accept';
   };

@@ -266,13 +266,11 @@ function elementDiff(kernelName: string, before: DesiredSet, after: DesiredSet):
   const ops: ElementChange[] = [];
   for (const [key, element] of before.elements) {
     const now = after.elements.get(key);
-    if (!now || !sameVerdict(now.verdict, element.verdict))
-      ops.push(elementOp('delete', kernelName, before, element));
+    if (!now || !sameValue(now, element)) ops.push(elementOp('delete', kernelName, before, element));
   }
   for (const [key, element] of after.elements) {
     const was = before.elements.get(key);
-    if (!was || !sameVerdict(was.verdict, element.verdict))
-      ops.push(elementOp('add', kernelName, after, element));
+    if (!was || !sameValue(was, element)) ops.push(elementOp('add', kernelName, after, element));
   }
   return ops;
 }
@@ -291,6 +289,7 @@ function elementOp(
     start: element.range.start,
     end: element.range.end,
     ...(op === 'add' && element.verdict ? { verdict: elementVerdict(element.verdict) } : {}),
+    ...(op === 'add' && element.value ? { value: element.value.bytes } : {}),
   };
 }
 
@@ -331,7 +330,7 @@ function declaration(name: string, set: DesiredSet): Record<string, unknown> {
     table: T.name,
     name,
     type: set.type,
-    ...(set.kind === 'map' ? { map: 'verdict' } : {}),
+    ...(set.kind === 'map' ? { map: set.dataType ?? 'verdict' } : {}),
     ...(set.interval ? { flags: ['interval'] } : {}),
     ...(set.counter ? { stmt: [{ counter: null }] } : {}),
   };
@@ -345,11 +344,16 @@ function sameDeclaration(a: DesiredSet, b: DesiredSet): boolean {
   return (
     a.kind === b.kind &&
     a.type === b.type &&
+    a.dataType === b.dataType &&
     a.interval === b.interval &&
     a.counter === b.counter &&
     a.cache?.timeoutSeconds === b.cache?.timeoutSeconds &&
     a.cache?.size === b.cache?.size
   );
+}
+
+function sameValue(a: DesiredElement, b: DesiredElement): boolean {
+  return sameVerdict(a.verdict, b.verdict) && a.value?.text === b.value?.text;
 }
 
 function sameVerdict(a: Verdict | undefined, b: Verdict | undefined): boolean {

@@ -24,8 +24,10 @@ export interface ElementChange {
   readonly start: bigint;
   /** Inclusive; equal to start for one address (always, in a set without `interval`). */
   readonly end: bigint;
-  /** A map element's value, when adding. */
+  /** A verdict map element's value, when adding. */
   readonly verdict?: ElementVerdict;
+  /** A data map element's value (an address, a mark: the bytes as the kernel keeps them), when adding. */
+  readonly value?: Uint8Array;
 }
 
 /** Every element of a set deleted (NFT_MSG_DELSETELEM without an element list). */
@@ -174,6 +176,11 @@ function writeElement(writer: Writer, op: ElementChange): void {
   const element = writer.nest(NFTA_LIST_ELEM);
   writeKey(writer, op.start, bytes);
   if (op.op === 'add' && op.verdict !== undefined) writeVerdict(writer, op.verdict);
+  if (op.op === 'add' && op.value !== undefined) {
+    const data = writer.nest(NFTA_SET_ELEM_DATA);
+    writer.attribute(NFTA_DATA_VALUE, op.value);
+    writer.close(data);
+  }
   if (op.interval && op.end === last) writer.attribute(NFTA_SET_ELEM_USERDATA, OPEN_INTERVAL_USERDATA);
   writer.close(element);
   if (op.interval && op.end !== last) {

@@ -1,0 +1,175 @@
+/**
+ * The egress IP rules of one node, as sets and chains of the agent's table (built with the
+ * firewall's, so one transaction changes both). Pure. What they do (docs/egress-ips.md):
+ *
+ * ```
+ * egress-pre (hook prerouting, priority mangle)
+ *   ip saddr @cluster4 ip daddr != @internal4 meta mark set ip saddr map @egress-mark4   this node's pods whose IP is elsewhere
+ * egress-post (nat, hook postrouting, priority srcnat: before the node's masquerade)
+ *   ip saddr @cluster4 ip daddr != @internal4 snat ip to ip saddr map @egress-snat4     every pod (any node) of a namespace hosted here
+ * egress-forward (hook forward, priority filter)
+ *   ip saddr @egress-dropped4 ip daddr != @internal4 counter drop                        namespaces whose egress IP no node hosts
+ * egress-input (hook input, priority filter)
+ *   ip daddr @egress-ips4 ct state new counter reject                                     no new connection to an egress IP
+ * ```
+ * and the same for IPv6.
+ */
+import type { Family } from '../destination-parser/address.js';
+import { addressRange, ipToBigInt } from '../firewall/ip-range.js';
+import type { DesiredChain, DesiredElement, DesiredSet } from '../firewall/ruleset.js';
+import type { EgressIpPlan } from './plan.js';
+
+/** The marks that route to a hosting node: `MARK_BASE | index << 16`, under MARK_MASK. */
+export const MARK_BASE = 0x0e000000;
+export const MARK_MASK = 0x0fff0000;
+
+/** The mark of the node with this index (its place among the hosting nodes, from 1). */
+export function markOf(index: number): number {
+  if (!Number.isInteger(index) || index < 1 || index > 0xfff - 0xe00)
+    throw new RangeError(`node index out of range: ${index}`);
+  return (MARK_BASE + index * 0x10000) >>> 0;
+}
+
+const FAMILIES: readonly Family[] = [4, 6];
+const PROTOCOL: Record<Family, 'ip' | 'ip6'> = { 4: 'ip', 6: 'ip6' };
+
+/** Names in the table. */
+export const egressNames = {
+  mark: (f: Family) => `egress-mark${f}`,
+  snat: (f: Family) => `egress-snat${f}`,
+  dropped: (f: Family) => `egress-dropped${f}`,
+  ips: (f: Family) => `egress-ips${f}`,
+};
+
+/**
+ * The egress IP sets and chains of a node.
+ *
+ * @param plan this node's egress IP plan
+ * @param markOfHost each hosting node's hostIP → its mark (markOf); a remote pod whose host has none is left out
+ * @param sets the firewall's set names this refers to: `cluster<f>` and `internal<f>`
+ * @returns sets and chains to add to the firewall's table
+ */
+export function buildEgressIpRules(
+  plan: EgressIpPlan,
+  markOfHost: ReadonlyMap<string, number>,
+  sets: { cluster: (f: Family) => string; internal: (f: Family) => string },
+): { sets: Map<string, DesiredSet>; chains: Map<string, DesiredChain> } {
+  const out = new Map<string, DesiredSet>();
+  const pre: unknown[][] = [];
+  const post: unknown[][] = [];
+  const forward: unknown[][] = [];
+  const input: unknown[][] = [];
+  for (const family of FAMILIES) {
+    const protocol = PROTOCOL[family];
+    const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
+    const ofFamily = (ip: string) => ip.includes(':') === (family === 6);
+    const marks = new Map<string, DesiredElement>();
+    for (const [pod, host] of plan.remote) {
+      const mark = markOfHost.get(host);
+      if (!ofFamily(pod) || mark === undefined) continue;
+      marks.set(pod, element(pod, { bytes: hostU32(mark), text: `0x${mark.toString(16)}` }));
+    }
+    const snat = new Map<string, DesiredElement>();
+    for (const hosted of plan.hosted) {
+      if (!ofFamily(hosted.ip)) continue;
+      for (const source of hosted.sources) {
+        if (ofFamily(source))
+          snat.set(source, element(source, { bytes: addressBytes(hosted.ip), text: hosted.ip }));
+      }
+    }
+    const dropped = new Map([...plan.dropped].filter(ofFamily).map((ip) => [ip, element(ip)]));
+    const ips = new Map(plan.hosted.filter((h) => ofFamily(h.ip)).map((h) => [h.ip, element(h.ip)]));
+    out.set(egressNames.mark(family), {
+      kind: 'map',
+      type,
+      dataType: 'mark',
+      interval: false,
+      counter: false,
+      elements: marks,
+    });
+    out.set(egressNames.snat(family), {
+      kind: 'map',
+      type,
+      dataType: type,
+      interval: false,
+      counter: false,
+      elements: snat,
+    });
+    out.set(egressNames.dropped(family), {
+      kind: 'set',
+      type,
+      interval: false,
+      counter: false,
+      elements: dropped,
+    });
+    out.set(egressNames.ips(family), { kind: 'set', type, interval: false, counter: false, elements: ips });
+    const external = [
+      match(protocol, 'saddr', '==', `@${sets.cluster(family)}`),
+      match(protocol, 'daddr', '!=', `@${sets.internal(family)}`),
+    ];
+    const bySource = (map: string) => ({ map: { key: payload(protocol, 'saddr'), data: `@${map}` } });
+    pre.push([
+      ...external,
+      { mangle: { key: { meta: { key: 'mark' } }, value: bySource(egressNames.mark(family)) } },
+    ]);
+    post.push([...external, { snat: { family: protocol, addr: bySource(egressNames.snat(family)) } }]);
+    forward.push([
+      match(protocol, 'saddr', '==', `@${egressNames.dropped(family)}`),
+      match(protocol, 'daddr', '!=', `@${sets.internal(family)}`),
+      { counter: null },
+      { drop: null },
+    ]);
+    input.push([
+      match(protocol, 'daddr', '==', `@${egressNames.ips(family)}`),
+      { match: { op: 'in', left: { ct: { key: 'state' } }, right: 'new' } },
+      { counter: null },
+      { reject: null },
+    ]);
+  }
+  const chains = new Map<string, DesiredChain>([
+    [
+      'egress-pre',
+      { base: { type: 'filter', hook: 'prerouting', prio: -150, policy: 'accept' }, rules: pre },
+    ],
+    ['egress-post', { base: { type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' }, rules: post }],
+    [
+      'egress-forward',
+      { base: { type: 'filter', hook: 'forward', prio: 0, policy: 'accept' }, rules: forward },
+    ],
+    ['egress-input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: input }],
+  ]);
+  return { sets: out, chains };
+}
+
+function element(ip: string, value?: DesiredElement['value']): DesiredElement {
+  const range = addressRange(ip);
+  if (!range) throw new RangeError(`not an address: ${ip}`);
+  return { key: ip, range, ...(value ? { value } : {}) };
+}
+
+/** A mark as the kernel keeps it in a register: host byte order (little-endian here). */
+function hostU32(value: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value, true);
+  return bytes;
+}
+
+function addressBytes(ip: string): Uint8Array {
+  const value = ipToBigInt(ip);
+  const length = ip.includes(':') ? 16 : 4;
+  const bytes = new Uint8Array(length);
+  let v = value;
+  for (let i = length - 1; i >= 0; i--) {
+    bytes[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return bytes;
+}
+
+function payload(protocol: 'ip' | 'ip6', field: 'saddr' | 'daddr') {
+  return { payload: { protocol, field } };
+}
+
+function match(protocol: 'ip' | 'ip6', field: 'saddr' | 'daddr', op: '==' | '!=', right: string) {
+  return { match: { op, left: payload(protocol, field), right } };
+}
