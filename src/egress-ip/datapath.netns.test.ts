@@ -103,7 +103,7 @@ describe('egress IPs on the cluster lab (manual mode, the datapath)', { skip }, 
           family: 4,
           priority: table,
           table,
-          fwmark: { mark: markOf(j + 1), mask: 0x0fff0000 },
+          fwmark: { mark: markOf(j + 1), mask: 0x1fff0000 },
         });
         fixture('replace-tunnel-route', {
           family: 4,

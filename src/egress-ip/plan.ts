@@ -18,6 +18,15 @@ export interface EgressIpInput {
   readonly alive?: ReadonlySet<string>;
   /** Automatic mode: which nodes say they host each IP now. */
   readonly current?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The node network, as this node's interface holding its hostIP has it (every node is taken to be
+   * on the same one): an egress IP outside it cannot be hosted (openshift-sdn's `egress IP %q is not
+   * in local network`). Unchecked when absent.
+   */
+  readonly nodeNetwork?: {
+    readonly interface: string;
+    readonly networks: readonly { readonly range: IpRange; readonly text: string }[];
+  };
 }
 
 /** How one namespace with egress IPs leaves the cluster. */
@@ -162,7 +171,10 @@ export function planEgressIps(input: EgressIpInput): EgressIpPlan {
     if (sharing.length > 1)
       drop(`Multiple namespaces (${[...sharing].sort().join(', ')}) claiming EgressIP ${ip}`);
     else if (nodeIPs.has(ip)) drop(`desired egress IP ${ip} is the node IP`);
-    else if (claimed.length > 1)
+    else if (outsideNodeNetwork(ip, input.nodeNetwork)) {
+      const local = input.nodeNetwork?.networks.map((n) => n.text).join(', ') || 'none';
+      drop(`egress IP ${ip} is not in local network ${local} of interface ${input.nodeNetwork?.interface}`);
+    } else if (claimed.length > 1)
       drop(`Multiple nodes (${claimed.map((n) => n.hostIP).join(', ')}) claiming EgressIP ${ip}`);
     else if (claimed.length === 1) {
       const node = claimed[0] as NodeRecord;
@@ -235,4 +247,13 @@ export function planEgressIps(input: EgressIpInput): EgressIpPlan {
       .filter((s) => s.node === input.nodeName && s.mode === 'automatic')
       .map((s) => s.ip as string),
   };
+}
+
+function outsideNodeNetwork(ip: string, network: EgressIpInput['nodeNetwork']): boolean {
+  if (!network) return false;
+  const range = addressRange(ip);
+  if (!range) return true;
+  return !network.networks.some(
+    (n) => n.range.family === range.family && n.range.start <= range.start && range.end <= n.range.end,
+  );
 }

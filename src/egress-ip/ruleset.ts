@@ -20,14 +20,14 @@ import type { DesiredChain, DesiredElement, DesiredSet } from '../firewall/rules
 import type { EgressIpPlan } from './plan.js';
 
 /** The marks that route to a hosting node: `MARK_BASE | index << 16`, under MARK_MASK. */
-export const MARK_BASE = 0x0e000000;
-export const MARK_MASK = 0x0fff0000;
+export const MARK_BASE = 0x10000000;
+export const MARK_MASK = 0x1fff0000;
 
-/** The mark of the node with this index (its place among the hosting nodes, from 1). */
+/** The mark of the node with this overlay index (1..4095, overlay-plan.ts). */
 export function markOf(index: number): number {
-  if (!Number.isInteger(index) || index < 1 || index > 0xfff - 0xe00)
+  if (!Number.isInteger(index) || index < 1 || index > 0xfff)
     throw new RangeError(`node index out of range: ${index}`);
-  return (MARK_BASE + index * 0x10000) >>> 0;
+  return (MARK_BASE | (index << 16)) >>> 0;
 }
 
 const FAMILIES: readonly Family[] = [4, 6];

@@ -2,12 +2,23 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Registry } from 'prom-client';
 import { type ClusterState, emptyClusterState, type ObjectSource } from '../cluster/types.js';
+import {
+  type AppliedOverlay,
+  applyOverlay,
+  findPrimaryInterface,
+  type PrimaryInterface,
+  releaseAddresses,
+} from '../egress-ip/apply.js';
+import { planOverlay } from '../egress-ip/overlay-plan.js';
+import { type EgressIpPlan, planEgressIps } from '../egress-ip/plan.js';
+import { buildEgressIpRules } from '../egress-ip/ruleset.js';
 import { applyTransaction, readCounters, readExistingTable } from '../firewall/apply.js';
 import { DnsTracker } from '../firewall/dns-tracker.js';
 import type { IpRange } from '../firewall/ip-range.js';
+import { bigIntToIp, parseCanonicalCidr } from '../firewall/ip-range.js';
 import { type CompileCache, type FirewallPlan, planFirewall } from '../firewall/plan.js';
 import { countersByRule, type NamespaceCounters } from '../firewall/rule-counters.js';
-import { buildFirewallTable } from '../firewall/ruleset.js';
+import { buildFirewallTable, type DesiredTable, names } from '../firewall/ruleset.js';
 import { type AppliedTable, isEmpty, planTransaction, transactionSize } from '../firewall/transaction.js';
 import { type ElementSender, openElementSender } from '../network/nft-batch.js';
 import type { Logger } from '../runtime/logger.js';
@@ -62,6 +73,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   let state: ClusterState = emptyClusterState();
   let applied: AppliedTable | undefined;
   let sender: ElementSender | undefined;
+  let egressPlan: EgressIpPlan | undefined;
+  let egressProblems: string[] = [];
+  let overlayApplied: AppliedOverlay | undefined;
+  let primary: PrimaryInterface | undefined;
   let plan: FirewallPlan | undefined;
   const cache: CompileCache = new Map();
   let lastReconcile: NodeStatus['lastReconcile'];
@@ -81,6 +96,9 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     dnsNames: dns.status(),
     problems: state.problems,
     ...(counters ? { counters } : {}),
+    ...(egressPlan && (egressPlan.statuses.length > 0 || egressProblems.length > 0)
+      ? { egressIPs: egressPlan.statuses, egressProblems }
+      : {}),
   });
   const readRuleCounters = async () => (plan ? countersByRule(plan, await readCounters()) : []);
   const metrics: NodeMetrics = registerNodeMetrics(options.registry, () => currentStatus(), readRuleCounters);
@@ -112,9 +130,15 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     };
     const next = planFirewall(input, cache);
     dns.setNames(next.dnsNames);
-    const desired = buildFirewallTable(next);
     let commands = 0;
     try {
+      const egress = await planEgress();
+      const desired = withEgressRules(buildFirewallTable(next), egress);
+      // Egress IPs: the overlay and new addresses before the table SNATs to them, stale addresses after.
+      const overlayNow =
+        egress.active && primary
+          ? await applyOverlay(egress.overlay, primary, egress.hosted, overlayApplied)
+          : undefined;
       sender ??= openElementSender();
       const transaction = planTransaction(desired, applied, applied ? undefined : await readExistingTable(), {
         maxSwitchBytes: sender.maxBatchBytes,
@@ -122,6 +146,13 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       commands = isEmpty(transaction) ? 0 : transactionSize(transaction);
       if (commands > 0) await applyTransaction(transaction, sender);
       applied = transaction.applied;
+      if (primary && overlayApplied)
+        await releaseAddresses(
+          primary,
+          overlayApplied,
+          overlayNow ?? { peers: new Map(), addresses: new Set() },
+        );
+      overlayApplied = overlayNow;
       const previous = plan;
       plan = next;
       failures = 0;
@@ -151,6 +182,29 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     }
     metrics.reconcileSeconds.observe(ms(started) / 1000);
     writeStatus(options.statusFile, currentStatus(), log);
+  };
+
+  /** This node's egress IP plan and overlay; `active` when any namespace has egress IPs. */
+  const planEgress = async () => {
+    const overlay = planOverlay(state, options.nodeName);
+    if (overlay.self && primary?.addresses.every((a) => a.address !== overlay.self?.hostIP) !== false) {
+      primary = await findPrimaryInterface(overlay.self.hostIP);
+    }
+    const networks = (primary?.addresses ?? [])
+      .filter((a) => a.scope === 0)
+      .map((a) => parseCanonicalCidr(networkText(a.address, a.prefix)))
+      .flatMap((r) => (r.ok ? [{ range: r.range, text: r.text }] : []));
+    egressPlan = planEgressIps({
+      state,
+      nodeName: options.nodeName,
+      clusterNetworks: options.clusterNetworks,
+      ...(primary ? { nodeNetwork: { interface: primary.name, networks } } : {}),
+    });
+    egressProblems = [...egressPlan.problems, ...overlay.problems];
+    if (overlay.self && !primary)
+      egressProblems.push(`no interface holds this node's address ${overlay.self.hostIP}`);
+    const active = egressPlan.statuses.length > 0 || overlayApplied !== undefined;
+    return { plan: egressPlan, overlay, active, hosted: egressPlan.hosted.map((h) => h.ip) };
   };
 
   const run = (): Promise<void> => {
@@ -264,4 +318,27 @@ function writeStatus(path: string | undefined, status: NodeStatus, log: Logger):
 
 function ms(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
+}
+
+/** The firewall's table with the egress IP rules added, when any namespace has egress IPs. */
+function withEgressRules(
+  table: DesiredTable,
+  egress: { plan: EgressIpPlan; overlay: ReturnType<typeof planOverlay>; active: boolean },
+): DesiredTable {
+  if (egress.plan.statuses.length === 0) return table;
+  const marks = new Map(egress.overlay.peers.map((p) => [p.hostIP, p.mark]));
+  const rules = buildEgressIpRules(egress.plan, marks, names);
+  return {
+    sets: new Map([...table.sets, ...rules.sets]),
+    chains: new Map([...table.chains, ...rules.chains]),
+  };
+}
+
+/** The network of an address, as canonical CIDR text. */
+function networkText(address: string, prefix: number): string {
+  const range = parseCanonicalCidr(`${address}/${address.includes(':') ? 128 : 32}`);
+  if (!range.ok) return `${address}/${prefix}`;
+  const bits = BigInt((address.includes(':') ? 128 : 32) - prefix);
+  const start = (range.range.start >> bits) << bits;
+  return `${bigIntToIp(start, range.range.family)}/${prefix}`;
 }

@@ -1,4 +1,5 @@
 import type { SourceProblem } from '../cluster/types.js';
+import type { NamespaceEgressStatus } from '../egress-ip/plan.js';
 import type { NameStatus } from '../firewall/dns-tracker.js';
 import type { NamespaceStatus } from '../firewall/plan.js';
 import type { NamespaceCounters } from '../firewall/rule-counters.js';
@@ -23,6 +24,10 @@ export interface NodeStatus {
   readonly problems: readonly SourceProblem[];
   /** Per-rule counters, when the agent could read them. */
   readonly counters?: readonly NamespaceCounters[];
+  /** Every namespace with egress IPs, when there are any (docs/egress-ips.md). */
+  readonly egressIPs?: readonly NamespaceEgressStatus[];
+  /** HostSubnets' bad entries and overlay problems, one line each. */
+  readonly egressProblems?: readonly string[];
 }
 
 /**
@@ -63,6 +68,16 @@ export function formatStatus(status: NodeStatus): string {
         `    no rule matched (allowed): ${count.unmatched.packets} packets, ${count.unmatched.bytes} bytes`,
       );
     }
+  }
+  if ((status.egressIPs ?? []).length > 0 || (status.egressProblems ?? []).length > 0) {
+    lines.push('', 'egress IPs:');
+    for (const ns of status.egressIPs ?? []) {
+      const where =
+        ns.state === 'hosted' ? `on ${ns.node} (${ns.hostIP}, ${ns.mode})` : `DROPPED: ${ns.reason}`;
+      lines.push(`  ${ns.namespace}: ${ns.ip ?? '-'} ${where}`);
+      for (const warning of ns.warnings) lines.push(`    warning: ${warning}`);
+    }
+    for (const problem of status.egressProblems ?? []) lines.push(`  problem: ${problem}`);
   }
   if (status.dnsNames.length > 0) {
     lines.push('', 'dnsNames:');

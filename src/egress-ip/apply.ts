@@ -1,0 +1,172 @@
+/**
+ * The egress IPs' kernel side besides the nft table: the overlay (VXLAN device, neighbours, rules,
+ * table routes), the egress IP addresses on the node's interface and their announcement. Thin:
+ * every call is idempotent; what it made is remembered so that what is no longer wanted is undone.
+ */
+import type { Cidr } from '../destination-parser/address.js';
+import { parseCidr } from '../destination-parser/address.js';
+import { ensureAddress, type InterfaceAddress, listAddresses } from '../network/addresses.js';
+import { withNetlink } from '../network/handle.js';
+import { listLinks, reannounceLink, setLinkUp } from '../network/links.js';
+import {
+  deleteRule,
+  deleteTunnelRoute,
+  ensureRule,
+  ensureVxlan,
+  removeAddress,
+  replaceNeighbour,
+  replaceTunnelRoute,
+} from '../network/overlay.js';
+import { writeSysctl } from '../network/sysctl.js';
+import type { OverlayNode, OverlayPlan } from './overlay-plan.js';
+import { OVERLAY } from './overlay-plan.js';
+import { MARK_MASK } from './ruleset.js';
+
+/** The interface holding the node's address, and its networks. */
+export interface PrimaryInterface {
+  readonly name: string;
+  readonly index: number;
+  readonly addresses: readonly InterfaceAddress[];
+}
+
+/** What applyOverlay made, for the next call. */
+export interface AppliedOverlay {
+  readonly peers: ReadonlyMap<string, OverlayNode>;
+  /** Egress IP addresses added to the primary interface (`ip/prefix`). */
+  readonly addresses: ReadonlySet<string>;
+}
+
+/**
+ * Finds the interface that holds `hostIP`. Read-only.
+ *
+ * @returns the interface, or undefined when none holds it
+ */
+export async function findPrimaryInterface(hostIP: string): Promise<PrimaryInterface | undefined> {
+  return withNetlink(async (handle) => {
+    for (const link of await listLinks(handle)) {
+      const addresses = await listAddresses(handle, link.index);
+      if (addresses.some((a) => a.address === hostIP))
+        return { name: link.name, index: link.index, addresses };
+    }
+    return undefined;
+  });
+}
+
+/**
+ * Sets the overlay up (or keeps it), adds the egress IP addresses this node hosts, and removes the
+ * peers and addresses of `previous` no longer wanted. Announces new addresses (at once and 2 s
+ * later, arp_notify and ndisc_notify set on the interface).
+ *
+ * @param overlay this node and its peers
+ * @param primary the interface holding this node's address
+ * @param hosted the egress IPs this node hosts
+ * @param previous what the last call made
+ * @returns what this call made
+ */
+export async function applyOverlay(
+  overlay: OverlayPlan,
+  primary: PrimaryInterface,
+  hosted: readonly string[],
+  previous: AppliedOverlay | undefined,
+): Promise<AppliedOverlay> {
+  const self = overlay.self;
+  if (!self) return { peers: new Map(), addresses: new Set() };
+  const wantedAddresses = new Set(hosted.map((ip) => `${ip}/${prefixFor(ip, primary)}`));
+  return withNetlink(async (handle) => {
+    const { link } = await ensureVxlan(handle, OVERLAY.device, self.mac, OVERLAY.port);
+    if (!link.up) await setLinkUp(handle, link.index);
+    await ensureAddress(handle, link.index, cidr(`${self.via4}/32`));
+    await writeSysctl(`net/ipv4/conf/${OVERLAY.device}/rp_filter`, '2');
+    for (const network of primary.addresses.filter((a) => a.family === 4 && a.scope === 0)) {
+      await ensureRule(handle, {
+        family: 4,
+        priority: OVERLAY.nodeNetworkRulePriority,
+        table: 254,
+        to: networkOf(network),
+      });
+    }
+    for (const peer of overlay.peers) {
+      await replaceNeighbour(handle, link.index, cidr(`${peer.via4}/32`), peer.mac);
+      await replaceNeighbour(handle, link.index, cidr(`${peer.via6}/128`), peer.mac);
+      for (const family of [4, 6] as const) {
+        await ensureRule(handle, rule(family, peer));
+        await replaceTunnelRoute(handle, {
+          family,
+          table: peer.table,
+          ifindex: link.index,
+          via: family === 4 ? peer.via4 : peer.via6,
+          remote: peer.hostIP,
+          id: OVERLAY.vni,
+        });
+      }
+    }
+    for (const [name, peer] of previous?.peers ?? []) {
+      if (overlay.peers.some((p) => p.name === name && p.index === peer.index)) continue;
+      for (const family of [4, 6] as const) {
+        await deleteRule(handle, rule(family, peer));
+        await deleteTunnelRoute(handle, {
+          family,
+          table: peer.table,
+          ifindex: link.index,
+          via: family === 4 ? peer.via4 : peer.via6,
+          remote: peer.hostIP,
+          id: OVERLAY.vni,
+        });
+      }
+    }
+    let added = false;
+    for (const text of wantedAddresses)
+      added = (await ensureAddress(handle, primary.index, cidr(text))).added || added;
+    if (added) {
+      await writeSysctl(`net/ipv4/conf/${primary.name}/arp_notify`, '1');
+      await writeSysctl(`net/ipv6/conf/${primary.name}/ndisc_notify`, '1').catch(() => undefined);
+      await reannounceLink(handle, primary.index);
+      setTimeout(
+        () => void withNetlink((h) => reannounceLink(h, primary.index)).catch(() => undefined),
+        2_000,
+      ).unref();
+    }
+    return { peers: new Map(overlay.peers.map((p) => [p.name, p])), addresses: wantedAddresses };
+  });
+}
+
+/**
+ * Removes the egress IP addresses of `previous` that are no longer hosted (after the nft
+ * transaction stopped SNATing to them).
+ */
+export async function releaseAddresses(
+  primary: PrimaryInterface,
+  previous: AppliedOverlay | undefined,
+  now: AppliedOverlay,
+): Promise<void> {
+  const stale = [...(previous?.addresses ?? [])].filter((a) => !now.addresses.has(a));
+  if (stale.length === 0) return;
+  await withNetlink(async (handle) => {
+    for (const text of stale) await removeAddress(handle, primary.index, cidr(text));
+  });
+}
+
+function rule(family: 4 | 6, peer: OverlayNode) {
+  return { family, priority: peer.table, table: peer.table, fwmark: { mark: peer.mark, mask: MARK_MASK } };
+}
+
+function cidr(text: string): Cidr {
+  const parsed = parseCidr(text);
+  if (!parsed) throw new RangeError(`not a CIDR: ${text}`);
+  return parsed;
+}
+
+/** The prefix of the primary interface's network holding the IP (the node network's); /32 or /128 else. */
+function prefixFor(ip: string, primary: PrimaryInterface): number {
+  const family = ip.includes(':') ? 6 : 4;
+  const holding = primary.addresses.find((a) => a.family === family && a.scope === 0);
+  return holding?.prefix ?? (family === 4 ? 32 : 128);
+}
+
+function networkOf(address: InterfaceAddress): Cidr {
+  const bits = 32 - address.prefix;
+  const value = address.address.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  const network = bits === 32 ? 0 : Math.floor(value / 2 ** bits) * 2 ** bits;
+  const text = [24, 16, 8, 0].map((s) => Math.floor(network / 2 ** s) % 256).join('.');
+  return { address: text, family: 4, prefix: address.prefix };
+}

@@ -1,0 +1,135 @@
+/**
+ * Static egress IPs in manual mode (issue 12), through `egress-router node` on each node of the
+ * cluster lab, from NetNamespace and HostSubnet manifests (`--source dir:`).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type ClusterLab, createClusterLab } from '../../src/lab/cluster-lab.js';
+import { eventually, type LabAgents, labAgents } from '../../src/lab/node-agents.js';
+
+const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : false;
+
+describe('egress IPs, manual mode, through the node agent', { skip }, () => {
+  let lab: ClusterLab;
+  let agents: LabAgents;
+  let e4: string;
+  let e6: string;
+  let spare4: string;
+
+  /** HostSubnets with these egress IPs per node (1-based). */
+  const hostSubnets = (egress: Record<number, readonly string[]>) =>
+    lab.addresses.nodes
+      .map((n, i) =>
+        JSON.stringify({
+          apiVersion: 'network.openshift.io/v1',
+          kind: 'HostSubnet',
+          metadata: { name: `node${i + 1}` },
+          host: `node${i + 1}`,
+          hostIP: n.node4,
+          subnet: n.podSubnet4,
+          egressIPs: egress[i + 1] ?? [],
+        }),
+      )
+      .join('\n---\n');
+  const netNamespace = (name: string, netid: number, egressIPs: readonly string[]) =>
+    JSON.stringify({
+      apiVersion: 'network.openshift.io/v1',
+      kind: 'NetNamespace',
+      metadata: { name },
+      netname: name,
+      netid,
+      egressIPs,
+    });
+
+  before(async () => {
+    lab = await createClusterLab({
+      prefix: `eip${process.pid % 100000}`,
+      pods: [
+        { name: 'bl1', namespace: 'blue', node: 1 },
+        { name: 'bl2', namespace: 'blue', node: 2 },
+        { name: 'bl3', namespace: 'blue', node: 3 },
+        { name: 're1', namespace: 'red', node: 1 },
+        { name: 'gr1', namespace: 'green', node: 1 },
+        { name: 'vi1', namespace: 'violet', node: 1 },
+      ],
+    });
+    [e4, spare4] = lab.addresses.egressCandidates4 as [string, string];
+    e6 = lab.addresses.egressCandidates6[0] as string;
+    await lab.startEcho({ tcp: [80] });
+    agents = labAgents(lab);
+    agents.write('hostsubnets.yaml', hostSubnets({ 2: [e4, e6] }));
+    agents.write(
+      'netnamespaces.yaml',
+      [
+        netNamespace('blue', 10, [e4]),
+        netNamespace('red', 11, []),
+        netNamespace('green', 12, [spare4]),
+        netNamespace('violet', 13, [e6]),
+      ].join('\n---\n'),
+    );
+    for (const node of [1, 2, 3]) await agents.start(node);
+  });
+  after(async () => {
+    await agents?.close();
+    await lab?.destroy();
+  });
+
+  const source = async (pod: string, host = lab.addresses.outside4[0] as string) => {
+    const result = await lab.tcpRequest(lab.pod(pod).netns, host, 80, 1_500);
+    return result.ok ? result.reply.peer : false;
+  };
+  const until = async (check: () => Promise<boolean>, timeoutMs = 10_000) =>
+    (await eventually(async () => ((await check()) ? true : undefined), timeoutMs)) === true;
+
+  test("every pod of the namespace, on every node, leaves with the egress IP; another namespace with its node's", async () => {
+    assert.equal(await source('bl1'), e4, 'from node 1, through node 2');
+    assert.equal(await source('bl2'), e4, 'on the hosting node');
+    assert.equal(await source('bl3'), e4, 'from node 3, through node 2');
+    assert.equal(await source('re1'), lab.addresses.nodes[0]?.node4);
+  });
+
+  test('IPv6: the same fields, the same path', async () => {
+    assert.equal(await source('vi1', lab.addresses.outside6[0]), e6);
+  });
+
+  test('an egress IP no node hosts: dropped, and the status says so', async () => {
+    assert.equal(await source('gr1'), false);
+    const status = (await agents.cli(1, ['status'])).stdout;
+    assert.match(
+      status,
+      new RegExp(`green: ${spare4.replace(/\./g, '\\.')} DROPPED: no node hosts egress IP`),
+    );
+    assert.match(status, new RegExp(`blue: ${e4.replace(/\./g, '\\.')} on node2 \\(`));
+  });
+
+  test('two HostSubnets claiming one IP: neither hosts it, the status names both; resolved, it flows again', async () => {
+    agents.write('hostsubnets.yaml', hostSubnets({ 2: [e4, e6], 3: [e4] }));
+    assert.ok(await until(async () => (await source('bl1')) === false), 'dropped while claimed twice');
+    const status = (await agents.cli(1, ['status'])).stdout;
+    assert.match(status, /Multiple nodes \(192\.168\.50\.12, 192\.168\.50\.13\) claiming EgressIP/);
+    agents.write('hostsubnets.yaml', hostSubnets({ 2: [e4, e6] }));
+    assert.ok(await until(async () => (await source('bl1')) === e4));
+  });
+
+  test('moving the IP moves the traffic: the old node lets the address go, the gateway learns the new owner', async () => {
+    agents.write('hostsubnets.yaml', hostSubnets({ 3: [e4], 2: [e6] }));
+    const held = async (node: number) =>
+      (await lab.exec(node, 'ip', ['-4', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(`${e4}/`);
+    assert.ok(await until(async () => (await held(3)) && !(await held(2))), 'the address moved');
+    assert.ok(await until(async () => (await source('bl1')) === e4 && (await source('bl2')) === e4));
+    const neighbours = (await lab.exec('gw', 'ip', ['neigh', 'show', e4])).stdout;
+    assert.match(
+      neighbours,
+      new RegExp(lab.addresses.nodes[2]?.mac ?? 'none', 'i'),
+      'the gateway has node 3',
+    );
+  });
+
+  test('a restart of an agent changes nothing in the datapath', async () => {
+    const rules = async () => (await lab.exec(1, 'ip', ['rule'])).stdout;
+    const before = await rules();
+    await agents.start(1);
+    assert.equal(await rules(), before);
+    assert.equal(await source('bl1'), e4);
+  });
+});
