@@ -90,28 +90,14 @@ export async function applyOverlay(
       await replaceNeighbour(handle, link.index, cidr(`${peer.via6}/128`), peer.mac);
       for (const family of [4, 6] as const) {
         await ensureRule(handle, rule(family, peer));
-        await replaceTunnelRoute(handle, {
-          family,
-          table: peer.table,
-          ifindex: link.index,
-          via: family === 4 ? peer.via4 : peer.via6,
-          remote: peer.hostIP,
-          id: OVERLAY.vni,
-        });
+        await replaceTunnelRoute(handle, tunnelRoute(family, peer, link.index));
       }
     }
     for (const [name, peer] of previous?.peers ?? []) {
       if (overlay.peers.some((p) => p.name === name && p.index === peer.index)) continue;
       for (const family of [4, 6] as const) {
         await deleteRule(handle, rule(family, peer));
-        await deleteTunnelRoute(handle, {
-          family,
-          table: peer.table,
-          ifindex: link.index,
-          via: family === 4 ? peer.via4 : peer.via6,
-          remote: peer.hostIP,
-          id: OVERLAY.vni,
-        });
+        await deleteTunnelRoute(handle, tunnelRoute(family, peer, link.index));
       }
     }
     let added = false;
@@ -144,6 +130,17 @@ export async function releaseAddresses(
   await withNetlink(async (handle) => {
     for (const text of stale) await removeAddress(handle, primary.index, cidr(text));
   });
+}
+
+function tunnelRoute(family: 4 | 6, peer: OverlayNode, ifindex: number) {
+  return {
+    family,
+    table: peer.table,
+    ifindex,
+    via: family === 4 ? peer.via4 : peer.via6,
+    remote: peer.hostIP,
+    id: OVERLAY.vni,
+  };
 }
 
 function rule(family: 4 | 6, peer: OverlayNode) {
