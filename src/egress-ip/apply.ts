@@ -61,6 +61,8 @@ export async function findPrimaryInterface(hostIP: string): Promise<PrimaryInter
  * @param primary the interface holding this node's address
  * @param hosted the egress IPs this node hosts
  * @param previous what the last call made
+ * @param requested every egress IP some NetNamespace asks for: one of them on the interface that
+ *   this node does not host is removed (left by an earlier run, or by a node that was cut off)
  * @returns what this call made
  */
 export async function applyOverlay(
@@ -68,6 +70,7 @@ export async function applyOverlay(
   primary: PrimaryInterface,
   hosted: readonly string[],
   previous: AppliedOverlay | undefined,
+  requested: ReadonlySet<string> = new Set(),
 ): Promise<AppliedOverlay> {
   const self = overlay.self;
   if (!self) return { peers: new Map(), addresses: new Set() };
@@ -99,6 +102,11 @@ export async function applyOverlay(
         await deleteRule(handle, rule(family, peer));
         await deleteTunnelRoute(handle, tunnelRoute(family, peer, link.index));
       }
+    }
+    for (const address of await listAddresses(handle, primary.index)) {
+      const text = `${address.address}/${address.prefix}`;
+      if (requested.has(address.address) && !wantedAddresses.has(text))
+        await removeAddress(handle, primary.index, address);
     }
     let added = false;
     for (const text of wantedAddresses)

@@ -26,14 +26,14 @@ export type Assignment =
  * Assigns each IP to one node. Pure.
  *
  * 1. The candidates of an IP: the nodes that answer and whose egressCIDRs hold it.
- * 2. An IP some candidate already hosts stays there (the lowest name, if several do): a node that
- *    comes back takes nothing away, so nothing flaps.
+ * 2. An IP some candidate already hosts stays there (the first listed in `current`: the longest
+ *    holder, if several do): a node that comes back takes nothing away, so nothing flaps.
  * 3. The others, in address order, go to the candidate with the fewest IPs (hand-listed ones
  *    included), the lowest name on a tie.
  *
  * @param ips the IPs to place (requested by a NetNamespace, listed by no HostSubnet)
  * @param nodes every node with egressCIDRs
- * @param current which nodes say they host each IP now
+ * @param current which nodes say they host each IP now, the longest holder first
  * @returns one assignment per IP, in the order given
  */
 export function assignEgressIps(
@@ -57,7 +57,7 @@ export function assignEgressIps(
   };
   const candidates = new Map(ips.map((ip) => [ip, candidatesOf(ip)]));
   for (const ip of ips) {
-    const holders = (current.get(ip) ?? []).filter((n) => candidates.get(ip)?.includes(n)).sort();
+    const holders = (current.get(ip) ?? []).filter((n) => candidates.get(ip)?.includes(n));
     const holder = holders[0];
     if (holder === undefined) continue;
     chosen.set(ip, holder);

@@ -2,26 +2,17 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Registry } from 'prom-client';
 import { type ClusterState, emptyClusterState, type ObjectSource } from '../cluster/types.js';
-import {
-  type AppliedOverlay,
-  applyOverlay,
-  findPrimaryInterface,
-  type PrimaryInterface,
-  releaseAddresses,
-} from '../egress-ip/apply.js';
-import { planOverlay } from '../egress-ip/overlay-plan.js';
-import { type EgressIpPlan, planEgressIps } from '../egress-ip/plan.js';
-import { buildEgressIpRules } from '../egress-ip/ruleset.js';
+import type { EgressHoldings } from '../egress-ip/probes.js';
 import { applyTransaction, readCounters, readExistingTable } from '../firewall/apply.js';
 import { DnsTracker } from '../firewall/dns-tracker.js';
 import type { IpRange } from '../firewall/ip-range.js';
-import { bigIntToIp, parseCanonicalCidr } from '../firewall/ip-range.js';
 import { type CompileCache, type FirewallPlan, planFirewall } from '../firewall/plan.js';
 import { countersByRule, type NamespaceCounters } from '../firewall/rule-counters.js';
-import { buildFirewallTable, type DesiredTable, names } from '../firewall/ruleset.js';
+import { buildFirewallTable } from '../firewall/ruleset.js';
 import { type AppliedTable, isEmpty, planTransaction, transactionSize } from '../firewall/transaction.js';
 import { type ElementSender, openElementSender } from '../network/nft-batch.js';
 import type { Logger } from '../runtime/logger.js';
+import { NodeEgressIps } from './egress-ips.js';
 import { type NodeMetrics, registerNodeMetrics } from './metrics.js';
 import type { NodeStatus } from './status.js';
 
@@ -38,6 +29,8 @@ export interface NodeAgentOptions {
   /** How long the first reconcile waits for the dnsNames' first answers (default 5 s). */
   readonly dnsSettleMs?: number;
   readonly dns?: DnsTracker;
+  /** The admin port of every node's agent: automatic egress IPs ask the others there (default 9093). */
+  readonly adminPort?: number;
 }
 
 /** A running agent. */
@@ -48,6 +41,8 @@ export interface NodeAgent {
   status(): Promise<NodeStatus>;
   /** Resolves after the next reconcile that starts after this call. */
   reconciled(): Promise<void>;
+  /** The automatic egress IPs this node hosts (`GET /egress`, what the other agents ask). */
+  egress(): EgressHoldings;
   /** Stops following the cluster and DNS; the rules stay in place. */
   close(): Promise<void>;
 }
@@ -73,10 +68,6 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   let state: ClusterState = emptyClusterState();
   let applied: AppliedTable | undefined;
   let sender: ElementSender | undefined;
-  let egressPlan: EgressIpPlan | undefined;
-  let egressProblems: string[] = [];
-  let overlayApplied: AppliedOverlay | undefined;
-  let primary: PrimaryInterface | undefined;
   let plan: FirewallPlan | undefined;
   const cache: CompileCache = new Map();
   let lastReconcile: NodeStatus['lastReconcile'];
@@ -96,9 +87,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     dnsNames: dns.status(),
     problems: state.problems,
     ...(counters ? { counters } : {}),
-    ...(egressPlan && (egressPlan.statuses.length > 0 || egressProblems.length > 0)
-      ? { egressIPs: egressPlan.statuses, egressProblems }
-      : {}),
+    ...egressIps.status(),
   });
   const readRuleCounters = async () => (plan ? countersByRule(plan, await readCounters()) : []);
   const metrics: NodeMetrics = registerNodeMetrics(options.registry, () => currentStatus(), readRuleCounters);
@@ -119,6 +108,13 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       },
     });
 
+  const egressIps = new NodeEgressIps({
+    nodeName: options.nodeName,
+    clusterNetworks: options.clusterNetworks,
+    adminPort: options.adminPort ?? 9093,
+    onChange: () => schedule(),
+  });
+
   const reconcile = async (): Promise<void> => {
     const started = performance.now();
     const input = {
@@ -132,13 +128,10 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     dns.setNames(next.dnsNames);
     let commands = 0;
     try {
-      const egress = await planEgress();
-      const desired = withEgressRules(buildFirewallTable(next), egress);
-      // Egress IPs: the overlay and new addresses before the table SNATs to them, stale addresses after.
-      const overlayNow =
-        egress.active && primary
-          ? await applyOverlay(egress.overlay, primary, egress.hosted, overlayApplied)
-          : undefined;
+      const egress = await egressIps.plan(state);
+      const desired = egressIps.withRules(buildFirewallTable(next), egress);
+      // Egress IPs: the overlay and new addresses before the table SNATs to them, stale ones after.
+      const overlayNow = await egressIps.before(egress);
       sender ??= openElementSender();
       const transaction = planTransaction(desired, applied, applied ? undefined : await readExistingTable(), {
         maxSwitchBytes: sender.maxBatchBytes,
@@ -146,13 +139,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       commands = isEmpty(transaction) ? 0 : transactionSize(transaction);
       if (commands > 0) await applyTransaction(transaction, sender);
       applied = transaction.applied;
-      if (primary && overlayApplied)
-        await releaseAddresses(
-          primary,
-          overlayApplied,
-          overlayNow ?? { peers: new Map(), addresses: new Set() },
-        );
-      overlayApplied = overlayNow;
+      await egressIps.after(egress, overlayNow);
       const previous = plan;
       plan = next;
       failures = 0;
@@ -182,29 +169,6 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     }
     metrics.reconcileSeconds.observe(ms(started) / 1000);
     writeStatus(options.statusFile, currentStatus(), log);
-  };
-
-  /** This node's egress IP plan and overlay; `active` when any namespace has egress IPs. */
-  const planEgress = async () => {
-    const overlay = planOverlay(state, options.nodeName);
-    if (overlay.self && primary?.addresses.every((a) => a.address !== overlay.self?.hostIP) !== false) {
-      primary = await findPrimaryInterface(overlay.self.hostIP);
-    }
-    const networks = (primary?.addresses ?? [])
-      .filter((a) => a.scope === 0)
-      .map((a) => parseCanonicalCidr(networkText(a.address, a.prefix)))
-      .flatMap((r) => (r.ok ? [{ range: r.range, text: r.text }] : []));
-    egressPlan = planEgressIps({
-      state,
-      nodeName: options.nodeName,
-      clusterNetworks: options.clusterNetworks,
-      ...(primary ? { nodeNetwork: { interface: primary.name, networks } } : {}),
-    });
-    egressProblems = [...egressPlan.problems, ...overlay.problems];
-    if (overlay.self && !primary)
-      egressProblems.push(`no interface holds this node's address ${overlay.self.hostIP}`);
-    const active = egressPlan.statuses.length > 0 || overlayApplied !== undefined;
-    return { plan: egressPlan, overlay, active, hosted: egressPlan.hosted.map((h) => h.ip) };
   };
 
   const run = (): Promise<void> => {
@@ -255,6 +219,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
 
   return {
     ready: () => isReady,
+    egress: () => egressIps.holdings(),
     status: async () => currentStatus(await readRuleCounters().catch(() => undefined)),
     reconciled: () =>
       new Promise<void>((resolve) => {
@@ -264,6 +229,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     async close() {
       closed = true;
       clearTimeout(timer);
+      egressIps.close();
       dns.close();
       await options.source.close();
       await running;
@@ -318,27 +284,4 @@ function writeStatus(path: string | undefined, status: NodeStatus, log: Logger):
 
 function ms(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
-}
-
-/** The firewall's table with the egress IP rules added, when any namespace has egress IPs. */
-function withEgressRules(
-  table: DesiredTable,
-  egress: { plan: EgressIpPlan; overlay: ReturnType<typeof planOverlay>; active: boolean },
-): DesiredTable {
-  if (egress.plan.statuses.length === 0) return table;
-  const marks = new Map(egress.overlay.peers.map((p) => [p.hostIP, p.mark]));
-  const rules = buildEgressIpRules(egress.plan, marks, names);
-  return {
-    sets: new Map([...table.sets, ...rules.sets]),
-    chains: new Map([...table.chains, ...rules.chains]),
-  };
-}
-
-/** The network of an address, as canonical CIDR text. */
-function networkText(address: string, prefix: number): string {
-  const range = parseCanonicalCidr(`${address}/${address.includes(':') ? 128 : 32}`);
-  if (!range.ok) return `${address}/${prefix}`;
-  const bits = BigInt((address.includes(':') ? 128 : 32) - prefix);
-  const start = (range.range.start >> bits) << bits;
-  return `${bigIntToIp(start, range.range.family)}/${prefix}`;
 }

@@ -49,6 +49,8 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
             if (!agent) throw new Error('starting: no status yet');
             return agent.status();
           },
+          // What the other nodes' agents ask, for automatic egress IPs (nothing held while starting).
+          '/egress': async () => agent?.egress() ?? { node: options.nodeName, automatic: [] },
         },
       });
     } catch (error) {
@@ -67,6 +69,7 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
       log,
       registry,
       statusFile: options.statusFile,
+      adminPort: options.adminPort,
     });
   } catch (error) {
     await Promise.all([source.close(), admin?.close()]);

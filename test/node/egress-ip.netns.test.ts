@@ -133,3 +133,94 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
     assert.equal(await source('bl1'), e4);
   });
 });
+
+describe('egress IPs, automatic mode (egressCIDRs), through the node agent', { skip }, () => {
+  let lab: ClusterLab;
+  let agents: LabAgents;
+  let e4: string;
+
+  before(async () => {
+    lab = await createClusterLab({
+      prefix: `eia${process.pid % 100000}`,
+      pods: [
+        { name: 'bl1', namespace: 'blue', node: 1 },
+        { name: 'bl3', namespace: 'blue', node: 3 },
+      ],
+    });
+    e4 = lab.addresses.egressCandidates4[10] as string;
+    await lab.startEcho({ tcp: [80] });
+    agents = labAgents(lab);
+    agents.write(
+      'hostsubnets.yaml',
+      lab.addresses.nodes
+        .map((n, i) =>
+          JSON.stringify({
+            apiVersion: 'network.openshift.io/v1',
+            kind: 'HostSubnet',
+            metadata: { name: `node${i + 1}` },
+            host: `node${i + 1}`,
+            hostIP: n.node4,
+            subnet: n.podSubnet4,
+            egressCIDRs: i === 0 ? [] : ['192.168.50.96/28'],
+          }),
+        )
+        .join('\n---\n'),
+    );
+    agents.write(
+      'netnamespaces.yaml',
+      JSON.stringify({
+        apiVersion: 'network.openshift.io/v1',
+        kind: 'NetNamespace',
+        metadata: { name: 'blue' },
+        netname: 'blue',
+        netid: 10,
+        egressIPs: [e4],
+      }),
+    );
+    for (const node of [1, 2, 3]) await agents.start(node);
+  });
+  after(async () => {
+    await agents?.close();
+    await lab?.destroy();
+  });
+
+  const source = async (pod: string) => {
+    const result = await lab.tcpRequest(lab.pod(pod).netns, lab.addresses.outside4[0] as string, 80, 1_000);
+    return result.ok ? result.reply.peer : false;
+  };
+  const holds = async (node: number) =>
+    (await lab.exec(node, 'ip', ['-4', 'addr', 'show', 'dev', 'eth0'])).stdout.includes(`${e4}/`);
+  const gatewayHas = async (node: number) =>
+    (await lab.exec('gw', 'ip', ['neigh', 'show', e4])).stdout
+      .toLowerCase()
+      .includes(lab.addresses.nodes[node - 1]?.mac ?? '-');
+
+  test('the IP goes to one node whose range holds it; every pod leaves with it', async () => {
+    assert.ok(await until(async () => (await source('bl1')) === e4));
+    assert.equal(await source('bl3'), e4);
+    assert.equal((await holds(2)) !== (await holds(3)), true, 'exactly one of the two hosts it');
+    assert.match((await agents.cli(1, ['status'])).stdout, /blue: \S+ on node[23] \(\S+, automatic\)/);
+  });
+
+  test('its node dies (agent stopped, link cut): the IP moves, the gateway follows; it comes back: no flapping', async () => {
+    const host = (await holds(2)) ? 2 : 3;
+    const other = host === 2 ? 3 : 2;
+    await agents.stop(host);
+    await lab.cutNode(host);
+    const cutAt = Date.now();
+    assert.ok(await until(async () => (await source('bl1')) === e4 && (await holds(other)), 10_000), 'moved');
+    const took = Date.now() - cutAt;
+    assert.ok(await gatewayHas(other), 'the gateway has the new owner');
+    await lab.restoreNode(host);
+    await agents.start(host);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    assert.equal(await holds(host), false, `node ${host} let the address go (failover took ${took} ms)`);
+    assert.equal(await holds(other), true);
+    assert.ok(await gatewayHas(other));
+    assert.equal(await source('bl1'), e4);
+  });
+});
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
+  return (await eventually(async () => ((await check()) ? true : undefined), timeoutMs)) === true;
+}
