@@ -22,6 +22,7 @@ export const BENCHMARKS = [
   'http-proxy',
   'node-firewall-apply',
   'node-firewall-datapath',
+  'egress-failover',
 ] as const;
 /** Per benchmark (each also has its own watchdog, 90-180 s); the suite normally takes 4-6 minutes. */
 const TIMEOUT_MS = 190_000;
