@@ -3,6 +3,7 @@
  * table routes), the egress IP addresses on the node's interface and their announcement. Thin:
  * every call is idempotent; what it made is remembered so that what is no longer wanted is undone.
  */
+import { readFileSync } from 'node:fs';
 import type { Cidr } from '../destination-parser/address.js';
 import { parseCidr } from '../destination-parser/address.js';
 import { ensureAddress, type InterfaceAddress, listAddresses } from '../network/addresses.js';
@@ -76,7 +77,14 @@ export async function applyOverlay(
   if (!self) return { peers: new Map(), addresses: new Set() };
   const wantedAddresses = new Set(hosted.map((ip) => `${ip}/${prefixFor(ip, primary)}`));
   return withNetlink(async (handle) => {
-    const { link } = await ensureVxlan(handle, OVERLAY.device, self.mac, OVERLAY.port);
+    // VXLAN over IPv4 adds 50 bytes: a smaller MTU than the uplink's, so the outer packets never fragment.
+    const { link } = await ensureVxlan(
+      handle,
+      OVERLAY.device,
+      self.mac,
+      OVERLAY.port,
+      uplinkMtu(primary) - 50,
+    );
     if (!link.up) await setLinkUp(handle, link.index);
     await ensureAddress(handle, link.index, cidr(`${self.via4}/32`));
     await writeSysctl(`net/ipv4/conf/${OVERLAY.device}/rp_filter`, '2');
@@ -149,6 +157,16 @@ function tunnelRoute(family: 4 | 6, peer: OverlayNode, ifindex: number) {
     remote: peer.hostIP,
     id: OVERLAY.vni,
   };
+}
+
+/** The MTU of the primary interface (1500 when it cannot be read). */
+function uplinkMtu(primary: PrimaryInterface): number {
+  try {
+    const mtu = Number(readFileSync(`/sys/class/net/${primary.name}/mtu`, 'utf8').trim());
+    return Number.isInteger(mtu) && mtu >= 1280 ? mtu : 1500;
+  } catch {
+    return 1500;
+  }
 }
 
 function rule(family: 4 | 6, peer: OverlayNode) {

@@ -28,6 +28,7 @@ export const RTM_GETRULE = 34;
 
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
 const IFLA_LINKINFO = 18;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
@@ -66,13 +67,15 @@ export interface VxlanRequest {
   readonly mac: Uint8Array;
   /** The UDP port it listens on and sends to. */
   readonly port: number;
+  /** Its MTU: the uplink's less the 50 bytes VXLAN over IPv4 adds (else the outer packets fragment). */
+  readonly mtu?: number;
 }
 
 /**
  * RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: `ip link add NAME address MAC type vxlan external
  * dstport PORT nolearning`.
  */
-export function createVxlanRequest({ name, mac, port }: VxlanRequest): NetlinkRequest {
+export function createVxlanRequest({ name, mac, port, mtu }: VxlanRequest): NetlinkRequest {
   if (mac.length !== 6) throw new RangeError(`a MAC has 6 bytes, not ${mac.length}`);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new RangeError(`port out of range 1..65535: ${port}`);
@@ -87,6 +90,7 @@ export function createVxlanRequest({ name, mac, port }: VxlanRequest): NetlinkRe
     new Uint8Array(16),
     encodeStringAttribute(IFLA_IFNAME, name),
     encodeAttribute(IFLA_ADDRESS, mac),
+    ...(mtu === undefined ? [] : [encodeU32Attribute(IFLA_MTU, mtu)]),
     linkinfo,
   ]);
   return { type: RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL, payload };

@@ -36,10 +36,11 @@ export async function ensureVxlan(
   name: string,
   mac: string,
   port: number,
+  mtu?: number,
 ): Promise<{ link: Link; created: boolean }> {
   try {
     await handle.request(`create vxlan '${name}' (external, port ${port})`, () =>
-      createVxlanRequest({ name, mac: macBytes(mac), port }),
+      createVxlanRequest({ name, mac: macBytes(mac), port, ...(mtu === undefined ? {} : { mtu }) }),
     );
     return { link: await linkByName(handle, name), created: true };
   } catch (error) {
