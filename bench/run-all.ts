@@ -24,6 +24,7 @@ export const BENCHMARKS = [
   'node-firewall-datapath',
   'egress-failover',
   'egress-datapath',
+  'egress-scale',
 ] as const;
 /** Per benchmark (each also has its own watchdog, 90-180 s); the suite normally takes 4-6 minutes. */
 const TIMEOUT_MS = 190_000;

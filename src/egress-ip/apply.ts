@@ -111,14 +111,19 @@ export async function applyOverlay(
         await deleteTunnelRoute(handle, tunnelRoute(family, peer, link.index));
       }
     }
-    for (const address of await listAddresses(handle, primary.index)) {
+    // One listing: adding what is there already would cost a listing each (EEXIST is then checked).
+    const present = await listAddresses(handle, primary.index);
+    const have = new Set(present.map((a) => `${a.address}/${a.prefix}`));
+    for (const address of present) {
       const text = `${address.address}/${address.prefix}`;
       if (requested.has(address.address) && !wantedAddresses.has(text))
         await removeAddress(handle, primary.index, address);
     }
     let added = false;
-    for (const text of wantedAddresses)
+    for (const text of wantedAddresses) {
+      if (have.has(text)) continue;
       added = (await ensureAddress(handle, primary.index, cidr(text))).added || added;
+    }
     if (added) {
       await writeSysctl(`net/ipv4/conf/${primary.name}/arp_notify`, '1');
       await writeSysctl(`net/ipv6/conf/${primary.name}/ndisc_notify`, '1').catch(() => undefined);
