@@ -52,6 +52,30 @@ export function registerNodeMetrics(
     },
   });
   new Gauge({
+    name: 'egress_router_node_egress_ip_namespaces',
+    help: 'Namespaces with egress IPs, by state: hosted (on any node), dropped (no usable egress IP)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const state of ['hosted', 'dropped']) this.set({ state }, 0);
+      for (const ns of status().egressIPs ?? []) this.inc({ state: ns.state });
+    },
+  });
+  new Gauge({
+    name: 'egress_router_node_egress_ips_hosted',
+    help: 'Egress IPs this node hosts, by mode: manual (HostSubnet.egressIPs), automatic (egressCIDRs)',
+    labelNames: ['mode'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const mode of ['manual', 'automatic']) this.set({ mode }, 0);
+      for (const ns of status().egressIPs ?? []) {
+        if (ns.state === 'hosted' && ns.node === status().node && ns.mode) this.inc({ mode: ns.mode });
+      }
+    },
+  });
+  new Gauge({
     name: 'egress_router_node_source_problems',
     help: 'Objects the source could not read (see egress-router node status)',
     registers: [registry],

@@ -100,6 +100,11 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
       new RegExp(`green: ${spare4.replace(/\./g, '\\.')} DROPPED: no node hosts egress IP`),
     );
     assert.match(status, new RegExp(`blue: ${e4.replace(/\./g, '\\.')} on node2 \\(`));
+    const scrape =
+      "fetch('http://127.0.0.1:9093/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))";
+    const metrics = (await lab.exec(2, process.execPath, ['-e', scrape])).stdout;
+    assert.match(metrics, /egress_router_node_egress_ip_namespaces\{state="dropped"\} 1/);
+    assert.match(metrics, /egress_router_node_egress_ips_hosted\{mode="manual"\} 2/);
   });
 
   test('two HostSubnets claiming one IP: neither hosts it, the status names both; resolved, it flows again', async () => {
