@@ -169,4 +169,27 @@ async function removeTable(stdout: NodeJS.WritableStream): Promise<void> {
   stdout.write(
     `removed table ${NODE_TABLE.family} ${NODE_TABLE.name} (the egress firewall and the admin chain)\n`,
   );
+  await removeOverlay(stdout);
+}
+
+/** The egress IP overlay's device (its routes and neighbours go with it), when there is one. */
+async function removeOverlay(stdout: NodeJS.WritableStream): Promise<void> {
+  const [{ withNetlink }, { linkByName }, { deleteLink }, { OVERLAY }, { LinkNotFoundError }] =
+    await Promise.all([
+      import('../network/handle.js'),
+      import('../network/links.js'),
+      import('../network/lab.js'),
+      import('../egress-ip/overlay-plan.js'),
+      import('../network/errors.js'),
+    ]);
+  const removed = await withNetlink(async (handle) => {
+    try {
+      await deleteLink(handle, (await linkByName(handle, OVERLAY.device)).index);
+      return true;
+    } catch (error) {
+      if (error instanceof LinkNotFoundError) return false;
+      throw error;
+    }
+  });
+  if (removed) stdout.write(`removed the egress IP overlay device ${OVERLAY.device} (and its routes)\n`);
 }

@@ -137,6 +137,15 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
     assert.equal(await rules(), before);
     assert.equal(await source('bl1'), e4);
   });
+
+  test('node remove deletes the table and the overlay device', async () => {
+    await agents.stop(3);
+    const result = await agents.cli(3, ['remove']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /removed the egress IP overlay device egv/);
+    const links = (await lab.exec(3, 'ip', ['link', 'show'])).stdout;
+    assert.doesNotMatch(links, /egv/);
+  });
 });
 
 describe('egress IPs, automatic mode (egressCIDRs), through the node agent', { skip }, () => {
