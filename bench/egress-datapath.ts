@@ -11,6 +11,7 @@
  * `node dist/bench/egress-datapath.js [--quick]`
  */
 import { fileURLToPath } from 'node:url';
+import { hostSubnetManifests, netNamespaceManifest } from '../src/lab/egress-manifests.js';
 import { labAgents } from '../src/lab/node-agents.js';
 import { fmt, type GoalSummary, leanEnv, median, ratio, stats, table } from './_common.js';
 import type { ConnectBatch } from './_datapath-connect.js';
@@ -48,27 +49,7 @@ async function body(ctx: ClusterBenchContext) {
   ctx.defer(() => agents.close());
   agents.write(
     'objects.yaml',
-    [
-      ...lab.addresses.nodes.map((n, i) =>
-        JSON.stringify({
-          apiVersion: 'network.openshift.io/v1',
-          kind: 'HostSubnet',
-          metadata: { name: `node${i + 1}` },
-          host: `node${i + 1}`,
-          hostIP: n.node4,
-          subnet: n.podSubnet4,
-          egressIPs: i === 1 ? [e4] : [],
-        }),
-      ),
-      JSON.stringify({
-        apiVersion: 'network.openshift.io/v1',
-        kind: 'NetNamespace',
-        metadata: { name: 'blue' },
-        netname: 'blue',
-        netid: 10,
-        egressIPs: [e4],
-      }),
-    ].join('\n---\n'),
+    `${hostSubnetManifests(lab, { egressIPs: (node) => (node === 2 ? [e4] : []) })}\n---\n${netNamespaceManifest('blue', 10, [e4])}`,
   );
   for (const node of [1, 2, 3]) await agents.start(node);
   const expected: Record<string, string> = {

@@ -11,6 +11,7 @@
  *
  * `node dist/bench/egress-failover.js [--quick]`
  */
+import { hostSubnetManifests, netNamespaceManifest } from '../src/lab/egress-manifests.js';
 import { eventually, labAgents } from '../src/lab/node-agents.js';
 import { fmt, type GoalSummary, median, stats, table } from './_common.js';
 import { type ClusterBenchContext, runClusterBench } from './_datapath-run.js';
@@ -29,31 +30,9 @@ async function body(ctx: ClusterBenchContext) {
   ctx.defer(() => agents.close());
   agents.write(
     'hostsubnets.yaml',
-    lab.addresses.nodes
-      .map((n, i) =>
-        JSON.stringify({
-          apiVersion: 'network.openshift.io/v1',
-          kind: 'HostSubnet',
-          metadata: { name: `node${i + 1}` },
-          host: `node${i + 1}`,
-          hostIP: n.node4,
-          subnet: n.podSubnet4,
-          egressCIDRs: i === 0 ? [] : ['192.168.50.96/28'],
-        }),
-      )
-      .join('\n---\n'),
+    hostSubnetManifests(lab, { egressCIDRs: (node) => (node === 1 ? [] : ['192.168.50.96/28']) }),
   );
-  agents.write(
-    'netnamespaces.yaml',
-    JSON.stringify({
-      apiVersion: 'network.openshift.io/v1',
-      kind: 'NetNamespace',
-      metadata: { name: 'blue' },
-      netname: 'blue',
-      netid: 10,
-      egressIPs: [e4],
-    }),
-  );
+  agents.write('netnamespaces.yaml', netNamespaceManifest('blue', 10, [e4]));
   for (const node of [1, 2, 3]) await agents.start(node);
   const pod = lab.pod('bl1').netns;
   const leaves = async (timeoutMs = 300) => {

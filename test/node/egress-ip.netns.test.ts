@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type ClusterLab, createClusterLab } from '../../src/lab/cluster-lab.js';
+import { hostSubnetManifests, netNamespaceManifest } from '../../src/lab/egress-manifests.js';
 import { eventually, type LabAgents, labAgents } from '../../src/lab/node-agents.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : false;
@@ -18,28 +19,8 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
 
   /** HostSubnets with these egress IPs per node (1-based). */
   const hostSubnets = (egress: Record<number, readonly string[]>) =>
-    lab.addresses.nodes
-      .map((n, i) =>
-        JSON.stringify({
-          apiVersion: 'network.openshift.io/v1',
-          kind: 'HostSubnet',
-          metadata: { name: `node${i + 1}` },
-          host: `node${i + 1}`,
-          hostIP: n.node4,
-          subnet: n.podSubnet4,
-          egressIPs: egress[i + 1] ?? [],
-        }),
-      )
-      .join('\n---\n');
-  const netNamespace = (name: string, netid: number, egressIPs: readonly string[]) =>
-    JSON.stringify({
-      apiVersion: 'network.openshift.io/v1',
-      kind: 'NetNamespace',
-      metadata: { name },
-      netname: name,
-      netid,
-      egressIPs,
-    });
+    hostSubnetManifests(lab, { egressIPs: (node) => egress[node] ?? [] });
+  const netNamespace = netNamespaceManifest;
 
   before(async () => {
     lab = await createClusterLab({
@@ -166,31 +147,9 @@ describe('egress IPs, automatic mode (egressCIDRs), through the node agent', { s
     agents = labAgents(lab);
     agents.write(
       'hostsubnets.yaml',
-      lab.addresses.nodes
-        .map((n, i) =>
-          JSON.stringify({
-            apiVersion: 'network.openshift.io/v1',
-            kind: 'HostSubnet',
-            metadata: { name: `node${i + 1}` },
-            host: `node${i + 1}`,
-            hostIP: n.node4,
-            subnet: n.podSubnet4,
-            egressCIDRs: i === 0 ? [] : ['192.168.50.96/28'],
-          }),
-        )
-        .join('\n---\n'),
+      hostSubnetManifests(lab, { egressCIDRs: (node) => (node === 1 ? [] : ['192.168.50.96/28']) }),
     );
-    agents.write(
-      'netnamespaces.yaml',
-      JSON.stringify({
-        apiVersion: 'network.openshift.io/v1',
-        kind: 'NetNamespace',
-        metadata: { name: 'blue' },
-        netname: 'blue',
-        netid: 10,
-        egressIPs: [e4],
-      }),
-    );
+    agents.write('netnamespaces.yaml', netNamespaceManifest('blue', 10, [e4]));
     for (const node of [1, 2, 3]) await agents.start(node);
   });
   after(async () => {
