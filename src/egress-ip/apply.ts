@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Cidr } from '../destination-parser/address.js';
 import { parseCidr } from '../destination-parser/address.js';
+import { networkOf } from '../firewall/ip-range.js';
 import { ensureAddress, type InterfaceAddress, listAddresses } from '../network/addresses.js';
 import { withNetlink } from '../network/handle.js';
 import { listLinks, reannounceLink, setLinkUp } from '../network/links.js';
@@ -93,7 +94,7 @@ export async function applyOverlay(
         family: 4,
         priority: OVERLAY.nodeNetworkRulePriority,
         table: 254,
-        to: networkOf(network),
+        to: cidr(networkOf(network.address, network.prefix)?.text ?? `${network.address}/32`),
       });
     }
     for (const peer of overlay.peers) {
@@ -189,12 +190,4 @@ function prefixFor(ip: string, primary: PrimaryInterface): number {
   const family = ip.includes(':') ? 6 : 4;
   const holding = primary.addresses.find((a) => a.family === family && a.scope === 0);
   return holding?.prefix ?? (family === 4 ? 32 : 128);
-}
-
-function networkOf(address: InterfaceAddress): Cidr {
-  const bits = 32 - address.prefix;
-  const value = address.address.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-  const network = bits === 32 ? 0 : Math.floor(value / 2 ** bits) * 2 ** bits;
-  const text = [24, 16, 8, 0].map((s) => Math.floor(network / 2 ** s) % 256).join('.');
-  return { address: text, family: 4, prefix: address.prefix };
 }

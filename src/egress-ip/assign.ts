@@ -4,7 +4,7 @@
  * objects and the same view of which nodes answer and which hold what, computes the same answer;
  * no master decides (docs/egress-ips.md).
  */
-import { addressRange, type IpRange } from '../firewall/ip-range.js';
+import { addressRange, type IpRange, within } from '../firewall/ip-range.js';
 
 /** A node that may host automatic egress IPs. */
 export interface CandidateNode {
@@ -43,18 +43,11 @@ export function assignEgressIps(
 ): Assignment[] {
   const load = new Map(nodes.map((n) => [n.name, n.manual]));
   const chosen = new Map<string, string>();
-  const candidatesOf = (ip: string) => {
-    const range = addressRange(ip);
-    if (!range) return [];
-    return nodes
-      .filter(
-        (n) =>
-          n.alive &&
-          n.cidrs.some((c) => c.family === range.family && c.start <= range.start && range.end <= c.end),
-      )
+  const candidatesOf = (ip: string) =>
+    nodes
+      .filter((n) => n.alive && holdsCidr(n, ip))
       .map((n) => n.name)
       .sort();
-  };
   const candidates = new Map(ips.map((ip) => [ip, candidatesOf(ip)]));
   for (const ip of ips) {
     const holders = (current.get(ip) ?? []).filter((n) => candidates.get(ip)?.includes(n));
@@ -77,7 +70,7 @@ export function assignEgressIps(
   return ips.map((ip) => {
     const node = chosen.get(ip);
     if (node !== undefined) return { ip, node };
-    const offering = nodes.filter((n) => candidatesOf(ip).includes(n.name) || holdsCidr(n, ip));
+    const offering = nodes.filter((n) => holdsCidr(n, ip));
     return {
       ip,
       node: undefined,
@@ -91,10 +84,7 @@ export function assignEgressIps(
 
 function holdsCidr(node: CandidateNode, ip: string): boolean {
   const range = addressRange(ip);
-  return (
-    range !== undefined &&
-    node.cidrs.some((c) => c.family === range.family && c.start <= range.start && range.end <= c.end)
-  );
+  return range !== undefined && within(range, node.cidrs);
 }
 
 /** IPv4 before IPv6, then by address. */

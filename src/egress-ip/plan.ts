@@ -5,7 +5,7 @@
  */
 import type { ClusterState } from '../cluster/types.js';
 import { parseIp } from '../destination-parser/address.js';
-import { addressRange, type IpRange, parseCanonicalCidr } from '../firewall/ip-range.js';
+import { addressRange, type IpRange, parseCanonicalCidr, within } from '../firewall/ip-range.js';
 import { assignEgressIps, type CandidateNode, compareAddresses } from './assign.js';
 
 /** What the egress IP planner needs. */
@@ -204,12 +204,7 @@ export function planEgressIps(input: EgressIpInput): EgressIpPlan {
   // Pods: sources of the hosted IPs, and this node's part.
   const inCluster = (ip: string) => {
     const range = addressRange(ip);
-    return (
-      range !== undefined &&
-      input.clusterNetworks.some(
-        (n) => n.family === range.family && n.start <= range.start && range.end <= n.end,
-      )
-    );
+    return range !== undefined && within(range, input.clusterNetworks);
   };
   const sources = new Map<string, string[]>();
   const remote = new Map<string, string>();
@@ -252,8 +247,11 @@ export function planEgressIps(input: EgressIpInput): EgressIpPlan {
 function outsideNodeNetwork(ip: string, network: EgressIpInput['nodeNetwork']): boolean {
   if (!network) return false;
   const range = addressRange(ip);
-  if (!range) return true;
-  return !network.networks.some(
-    (n) => n.range.family === range.family && n.range.start <= range.start && range.end <= n.range.end,
+  return (
+    !range ||
+    !within(
+      range,
+      network.networks.map((n) => n.range),
+    )
   );
 }

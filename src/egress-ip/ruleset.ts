@@ -15,8 +15,9 @@
  * and the same for IPv6.
  */
 import type { Family } from '../destination-parser/address.js';
-import { addressRange, ipToBigInt } from '../firewall/ip-range.js';
+import { addressRange } from '../firewall/ip-range.js';
 import type { DesiredChain, DesiredElement, DesiredSet } from '../firewall/ruleset.js';
+import { ipToBytes } from '../network/encoding.js';
 import type { EgressIpPlan } from './plan.js';
 
 /** The marks that route to a hosting node: `MARK_BASE | index << 16`, under MARK_MASK. */
@@ -74,7 +75,7 @@ export function buildEgressIpRules(
       if (!ofFamily(hosted.ip)) continue;
       for (const source of hosted.sources) {
         if (ofFamily(source))
-          snat.set(source, element(source, { bytes: addressBytes(hosted.ip), text: hosted.ip }));
+          snat.set(source, element(source, { bytes: ipToBytes(hosted.ip), text: hosted.ip }));
       }
     }
     const dropped = new Map([...plan.dropped].filter(ofFamily).map((ip) => [ip, element(ip)]));
@@ -151,18 +152,6 @@ function element(ip: string, value?: DesiredElement['value']): DesiredElement {
 function hostU32(value: number): Uint8Array {
   const bytes = new Uint8Array(4);
   new DataView(bytes.buffer).setUint32(0, value, true);
-  return bytes;
-}
-
-function addressBytes(ip: string): Uint8Array {
-  const value = ipToBigInt(ip);
-  const length = ip.includes(':') ? 16 : 4;
-  const bytes = new Uint8Array(length);
-  let v = value;
-  for (let i = length - 1; i >= 0; i--) {
-    bytes[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
   return bytes;
 }
 

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseIp } from '../destination-parser/address.js';
-import { addressRange, bigIntToIp, ipToBigInt, parseCanonicalCidr, prefixOf } from './ip-range.js';
+import {
+  addressRange,
+  bigIntToIp,
+  ipToBigInt,
+  networkOf,
+  parseCanonicalCidr,
+  prefixOf,
+  within,
+} from './ip-range.js';
 
 const V4_MAX = (1n << 32n) - 1n;
 const V6_MAX = (1n << 128n) - 1n;
@@ -250,5 +258,28 @@ describe('prefixOf()', () => {
         }),
       );
     }
+  });
+});
+
+describe('networkOf() and within()', () => {
+  test('networkOf() is the canonical network of an interface address, IPv4 and IPv6', () => {
+    assert.equal(networkOf('192.168.50.11', 24)?.text, '192.168.50.0/24');
+    assert.equal(networkOf('192.168.50.0', 24)?.text, '192.168.50.0/24');
+    assert.equal(networkOf('fd00:50::11', 64)?.text, 'fd00:50::/64');
+    assert.equal(networkOf('nope', 24), undefined);
+  });
+
+  test('within() holds a range wholly inside a network of its family only', () => {
+    const net = (t: string) => {
+      const r = parseCanonicalCidr(t);
+      if (!r.ok) throw new Error(t);
+      return r.range;
+    };
+    const nets = [net('10.128.0.0/14'), net('fd01::/48')];
+    assert.equal(within(addressRange('10.130.1.2')!, nets), true);
+    assert.equal(within(addressRange('10.132.0.0')!, nets), false);
+    assert.equal(within(net('10.128.0.0/13'), nets), false, 'a range reaching outside');
+    assert.equal(within(addressRange('fd01::5')!, nets), true);
+    assert.equal(within(addressRange('::ffff:10.128.0.1')!, nets), false);
   });
 });

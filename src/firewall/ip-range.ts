@@ -46,6 +46,29 @@ export function parseCanonicalCidr(text: string): CidrResult {
 }
 
 /**
+ * The network an interface address is in: `192.168.50.11` with prefix 24 is `192.168.50.0/24`.
+ *
+ * @returns the network's range and canonical text, or undefined when address is not an address
+ */
+export function networkOf(address: string, prefix: number): { range: IpRange; text: string } | undefined {
+  const parsed = parseCanonicalCidr(`${address}/${prefix}`);
+  if (parsed.ok) return { range: parsed.range, text: parsed.text };
+  if (parsed.reason !== 'noncanonical') return undefined;
+  const network = parseCanonicalCidr(parsed.canonical);
+  return network.ok ? { range: network.range, text: network.text } : undefined;
+}
+
+/**
+ * Whether a range lies wholly inside one of the networks (of its family).
+ *
+ * @param range an address (a range of one) or a range
+ * @param networks the networks
+ */
+export function within(range: IpRange, networks: readonly IpRange[]): boolean {
+  return networks.some((n) => n.family === range.family && n.start <= range.start && range.end <= n.end);
+}
+
+/**
  * An address as a range of one.
  *
  * @param text an IPv4 or IPv6 literal

@@ -1,7 +1,7 @@
 import type { ClusterState, EgressNetworkPolicyObject } from '../cluster/types.js';
 import { parseIp } from '../destination-parser/address.js';
 import { compileFirstMatch, type RuleRange } from './compile-intervals.js';
-import { addressRange, type IpRange } from './ip-range.js';
+import { addressRange, type IpRange, within } from './ip-range.js';
 import { namespaceNetworks } from './networks.js';
 import { type EgressRule, MAX_EGRESS_RULES, validatePolicy } from './validate-policy.js';
 
@@ -183,20 +183,13 @@ export function planFirewall(input: FirewallInput, cache: CompileCache = new Map
 
   const pods = new Map<string, string>();
   const podCounts = new Map<string, number>();
-  const inCluster = (ip: string) => {
-    const range = addressRange(ip);
-    return (
-      range !== undefined &&
-      cidrs.some((net) => net.family === range.family && range.start >= net.start && range.start <= net.end)
-    );
-  };
   for (const pod of state.pods.values()) {
     if (pod.nodeName !== input.nodeName || pod.hostNetwork || !namespaces.has(pod.namespace)) continue;
     if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
     let counted = false;
     for (const ip of pod.ips) {
       const range = addressRange(ip);
-      if (range === undefined || !inCluster(ip)) continue;
+      if (range === undefined || !within(range, cidrs)) continue;
       pods.set(parseIp(ip)!.address, pod.namespace);
       counted = true;
     }

@@ -15,7 +15,7 @@ import { type OverlayPlan, planOverlay } from '../egress-ip/overlay-plan.js';
 import { type EgressIpPlan, planEgressIps } from '../egress-ip/plan.js';
 import { type EgressHoldings, type PeerProber, startPeerProber } from '../egress-ip/probes.js';
 import { buildEgressIpRules } from '../egress-ip/ruleset.js';
-import { bigIntToIp, type IpRange, parseCanonicalCidr } from '../firewall/ip-range.js';
+import { type IpRange, networkOf } from '../firewall/ip-range.js';
 import { type DesiredTable, names } from '../firewall/ruleset.js';
 import type { NodeStatus } from './status.js';
 
@@ -66,8 +66,7 @@ export class NodeEgressIps {
     }
     const networks = (this.#primary?.addresses ?? [])
       .filter((a) => a.scope === 0)
-      .map((a) => parseCanonicalCidr(networkText(a.address, a.prefix)))
-      .flatMap((r) => (r.ok ? [{ range: r.range, text: r.text }] : []));
+      .flatMap((a) => networkOf(a.address, a.prefix) ?? []);
     const plan = planEgressIps({
       state,
       nodeName,
@@ -152,12 +151,4 @@ export class NodeEgressIps {
     );
     return { alive: this.#prober.alive(), current };
   }
-}
-
-/** The network of an address, as canonical CIDR text. */
-function networkText(address: string, prefix: number): string {
-  const single = parseCanonicalCidr(`${address}/${address.includes(':') ? 128 : 32}`);
-  if (!single.ok) return `${address}/${prefix}`;
-  const bits = BigInt((address.includes(':') ? 128 : 32) - prefix);
-  return `${bigIntToIp((single.range.start >> bits) << bits, single.range.family)}/${prefix}`;
 }
