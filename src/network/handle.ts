@@ -302,7 +302,7 @@ export async function withNetlink<T>(
  * The `netlink` package's raw socket module, required on first use: a CommonJS module imported
  * from ESM would first be scanned for its exports (cjs-module-lexer), ~5 ms of the router's start-up.
  */
-function rawNetlink(): typeof import('netlink/dist/raw.js') {
+export function rawNetlink(): typeof import('netlink/dist/raw.js') {
   rawNetlinkModule ??= createRequire(import.meta.url)(
     'netlink/dist/raw.js',
   ) as typeof import('netlink/dist/raw.js');

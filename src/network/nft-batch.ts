@@ -3,8 +3,8 @@
  * process's network namespace. Each batch is one kernel transaction: the kernel applies all of it
  * or, refusing one message, none of it.
  */
-import { createRequire } from 'node:module';
 import type { RawNetlinkSocket } from 'netlink/dist/raw.js';
+import { rawNetlink } from './handle.js';
 import { type ElementOp, encodeElementBatches, encodeGetGen } from './nft-elements.js';
 import { decodeErrno, decodeMessages, NLMSG_ERROR } from './nlmsg.js';
 
@@ -45,8 +45,7 @@ const ANSWER_TIMEOUT_MS = 10_000;
  * @throws the socket's error when it cannot be opened
  */
 export function openElementSender(): ElementSender {
-  const raw = createRequire(import.meta.url)('netlink/dist/raw.js') as typeof import('netlink/dist/raw.js');
-  const socket: RawNetlinkSocket = new raw.RawNetlinkSocket(12);
+  const socket: RawNetlinkSocket = new (rawNetlink().RawNetlinkSocket)(12);
   socket.unref();
   for (const [set, size] of [
     [(n: number) => socket.setSendBufferSize(n), WANTED_SEND_BUFFER],
@@ -124,7 +123,7 @@ export function openElementSender(): ElementSender {
     async send(table, ops, options = {}) {
       if (closed) throw new Error('element sender closed');
       if (ops.length === 0) return 0;
-      const encoded = encodeElementBatches(table, ops, maxBatchBytes - 64, seq + 1);
+      const encoded = encodeElementBatches(table, ops, maxBatchBytes, seq + 1);
       if (options.atomic && encoded.batches.length > 1) {
         throw new NftBatchError(
           `${ops.length} element changes need ${encoded.batches.length} batches of ${maxBatchBytes} bytes: not one transaction`,

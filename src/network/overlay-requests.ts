@@ -16,27 +16,32 @@ import {
   NLM_F_EXCL,
   NLM_F_REPLACE,
 } from './nlmsg.js';
+import {
+  IFA_ADDRESS,
+  IFA_LOCAL,
+  IFLA_ADDRESS,
+  IFLA_IFNAME,
+  IFLA_INFO_DATA,
+  IFLA_INFO_KIND,
+  IFLA_LINKINFO,
+  RTA_GATEWAY,
+  RTA_OIF,
+  RTA_TABLE,
+  RTM_NEWLINK,
+  RTM_NEWROUTE,
+} from './rtnetlink.js';
 
-export const RTM_NEWLINK = 16;
 export const RTM_DELADDR = 21;
-export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 export const RTM_NEWNEIGH = 28;
 export const RTM_NEWRULE = 32;
 export const RTM_DELRULE = 33;
 export const RTM_GETRULE = 34;
 
-const IFLA_ADDRESS = 1;
-const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
-const IFLA_LINKINFO = 18;
-const IFLA_INFO_KIND = 1;
-const IFLA_INFO_DATA = 2;
 const IFLA_VXLAN_LEARNING = 7;
 const IFLA_VXLAN_PORT = 15;
 const IFLA_VXLAN_COLLECT_METADATA = 25;
-const IFA_LOCAL = 2;
-const IFA_ADDRESS = 1;
 const NDA_DST = 1;
 const NDA_LLADDR = 2;
 const NUD_PERMANENT = 0x80;
@@ -46,9 +51,6 @@ const FRA_FWMARK = 10;
 const FRA_TABLE = 15;
 const FRA_FWMASK = 16;
 const FR_ACT_TO_TBL = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
-const RTA_TABLE = 15;
 const RTA_ENCAP_TYPE = 21;
 const RTA_ENCAP = 22;
 const LWTUNNEL_ENCAP_IP = 2;
