@@ -1,14 +1,7 @@
 import type { NftCommand, NftDocument } from '../nat/ruleset.js';
-import type { ElementChange, ElementOp, ElementVerdict } from '../network/nft-elements.js';
-import {
-  ADMIN_CHAIN,
-  type DesiredChain,
-  type DesiredElement,
-  type DesiredSet,
-  type DesiredTable,
-  NODE_TABLE,
-  type Verdict,
-} from './ruleset.js';
+import type { ElementChange, ElementOp } from '../network/nft-elements.js';
+import { elementDiff, elementOp } from './element-diff.js';
+import { ADMIN_CHAIN, type DesiredChain, type DesiredSet, type DesiredTable, NODE_TABLE } from './ruleset.js';
 
 /** What is in our table before the first transaction of a run: names only (`nft -t` lists no elements). */
 export interface ExistingTable {
@@ -224,15 +217,9 @@ export function planTransaction(
   };
 }
 
-/** Whether a transaction changes nothing. */
+/** Whether a transaction changes nothing (`settle` only ever follows the others). */
 export function isEmpty(transaction: FirewallTransaction): boolean {
-  // `settle` only follows the others.
-  return (
-    transaction.prepare.nftables.length === 0 &&
-    transaction.fill.length === 0 &&
-    transaction.switch.length === 0 &&
-    transaction.finish.nftables.length === 0
-  );
+  return transactionSize(transaction) === 0;
 }
 
 /** How many commands and element changes it holds (for logs and status). */
@@ -260,43 +247,6 @@ function nextGeneration(name: string, taken: ReadonlySet<string>): string {
     if (Number.isInteger(n) && n > generation) generation = n;
   }
   return `${name}.${generation + 1}`;
-}
-
-function elementDiff(kernelName: string, before: DesiredSet, after: DesiredSet): ElementChange[] {
-  const ops: ElementChange[] = [];
-  for (const [key, element] of before.elements) {
-    const now = after.elements.get(key);
-    if (!now || !sameValue(now, element)) ops.push(elementOp('delete', kernelName, before, element));
-  }
-  for (const [key, element] of after.elements) {
-    const was = before.elements.get(key);
-    if (!was || !sameValue(was, element)) ops.push(elementOp('add', kernelName, after, element));
-  }
-  return ops;
-}
-
-function elementOp(
-  op: 'add' | 'delete',
-  set: string,
-  declared: DesiredSet,
-  element: DesiredElement,
-): ElementChange {
-  return {
-    op,
-    set,
-    interval: declared.interval,
-    family: element.range.family,
-    start: element.range.start,
-    end: element.range.end,
-    ...(op === 'add' && element.verdict ? { verdict: elementVerdict(element.verdict) } : {}),
-    ...(op === 'add' && element.value ? { value: element.value.bytes } : {}),
-  };
-}
-
-function elementVerdict(verdict: Verdict): ElementVerdict {
-  if ('drop' in verdict) return 'drop';
-  if ('return' in verdict) return 'return';
-  return { jump: verdict.jump.target };
 }
 
 /** The rules with each `@set` reference given its kernel name. */
@@ -350,15 +300,4 @@ function sameDeclaration(a: DesiredSet, b: DesiredSet): boolean {
     a.cache?.timeoutSeconds === b.cache?.timeoutSeconds &&
     a.cache?.size === b.cache?.size
   );
-}
-
-function sameValue(a: DesiredElement, b: DesiredElement): boolean {
-  return sameVerdict(a.verdict, b.verdict) && a.value?.text === b.value?.text;
-}
-
-function sameVerdict(a: Verdict | undefined, b: Verdict | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b) return false;
-  if ('jump' in a) return 'jump' in b && a.jump.target === b.jump.target;
-  return 'drop' in a ? 'drop' in b : 'return' in b;
 }

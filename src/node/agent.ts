@@ -9,7 +9,7 @@ import type { IpRange } from '../firewall/ip-range.js';
 import { type CompileCache, type FirewallPlan, planFirewall } from '../firewall/plan.js';
 import { countersByRule, type NamespaceCounters } from '../firewall/rule-counters.js';
 import { buildFirewallTable } from '../firewall/ruleset.js';
-import { type AppliedTable, isEmpty, planTransaction, transactionSize } from '../firewall/transaction.js';
+import { type AppliedTable, planTransaction, transactionSize } from '../firewall/transaction.js';
 import { type ElementSender, openElementSender } from '../network/nft-batch.js';
 import type { Logger } from '../runtime/logger.js';
 import { NodeEgressIps } from './egress-ips.js';
@@ -136,7 +136,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       const transaction = planTransaction(desired, applied, applied ? undefined : await readExistingTable(), {
         maxSwitchBytes: sender.maxBatchBytes,
       });
-      commands = isEmpty(transaction) ? 0 : transactionSize(transaction);
+      commands = transactionSize(transaction);
       if (commands > 0) await applyTransaction(transaction, sender);
       applied = transaction.applied;
       await egressIps.after(egress, overlayNow);
