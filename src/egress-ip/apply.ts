@@ -8,7 +8,7 @@ import type { Cidr } from '../destination-parser/address.js';
 import { parseCidr } from '../destination-parser/address.js';
 import { networkOf } from '../firewall/ip-range.js';
 import { ensureAddress, type InterfaceAddress, listAddresses } from '../network/addresses.js';
-import { withNetlink } from '../network/handle.js';
+import { type NetlinkHandle, withNetlink } from '../network/handle.js';
 import { listLinks, reannounceLink, setLinkUp } from '../network/links.js';
 import {
   deleteRule,
@@ -36,6 +36,8 @@ export interface AppliedOverlay {
   readonly peers: ReadonlyMap<string, OverlayNode>;
   /** Egress IP addresses added to the primary interface (`ip/prefix`). */
   readonly addresses: ReadonlySet<string>;
+  /** What the device, rules, neighbours and routes were made from: the same next time, nothing to redo. */
+  readonly overlayKey?: string;
 }
 
 /**
@@ -77,41 +79,9 @@ export async function applyOverlay(
   const self = overlay.self;
   if (!self) return { peers: new Map(), addresses: new Set() };
   const wantedAddresses = new Set(hosted.map((ip) => `${ip}/${prefixFor(ip, primary)}`));
+  const overlayKey = JSON.stringify([self, overlay.peers, primary.index, primary.addresses]);
   return withNetlink(async (handle) => {
-    // VXLAN over IPv4 adds 50 bytes: a smaller MTU than the uplink's, so the outer packets never fragment.
-    const { link } = await ensureVxlan(
-      handle,
-      OVERLAY.device,
-      self.mac,
-      OVERLAY.port,
-      uplinkMtu(primary) - 50,
-    );
-    if (!link.up) await setLinkUp(handle, link.index);
-    await ensureAddress(handle, link.index, cidr(`${self.via4}/32`));
-    await writeSysctl(`net/ipv4/conf/${OVERLAY.device}/rp_filter`, '2');
-    for (const network of primary.addresses.filter((a) => a.family === 4 && a.scope === 0)) {
-      await ensureRule(handle, {
-        family: 4,
-        priority: OVERLAY.nodeNetworkRulePriority,
-        table: 254,
-        to: cidr(networkOf(network.address, network.prefix)?.text ?? `${network.address}/32`),
-      });
-    }
-    for (const peer of overlay.peers) {
-      await replaceNeighbour(handle, link.index, cidr(`${peer.via4}/32`), peer.mac);
-      await replaceNeighbour(handle, link.index, cidr(`${peer.via6}/128`), peer.mac);
-      for (const family of [4, 6] as const) {
-        await ensureRule(handle, rule(family, peer));
-        await replaceTunnelRoute(handle, tunnelRoute(family, peer, link.index));
-      }
-    }
-    for (const [name, peer] of previous?.peers ?? []) {
-      if (overlay.peers.some((p) => p.name === name && p.index === peer.index)) continue;
-      for (const family of [4, 6] as const) {
-        await deleteRule(handle, rule(family, peer));
-        await deleteTunnelRoute(handle, tunnelRoute(family, peer, link.index));
-      }
-    }
+    if (previous?.overlayKey !== overlayKey) await setUpOverlay(handle, overlay, self, primary, previous);
     // One listing: adding what is there already would cost a listing each (EEXIST is then checked).
     const present = await listAddresses(handle, primary.index);
     const have = new Set(present.map((a) => `${a.address}/${a.prefix}`));
@@ -134,8 +104,46 @@ export async function applyOverlay(
         2_000,
       ).unref();
     }
-    return { peers: new Map(overlay.peers.map((p) => [p.name, p])), addresses: wantedAddresses };
+    return { peers: new Map(overlay.peers.map((p) => [p.name, p])), addresses: wantedAddresses, overlayKey };
   });
+}
+
+/** The device, its address and filtering, the node-network rule, and each peer's neighbours, rules and routes; stale peers' undone. */
+async function setUpOverlay(
+  handle: NetlinkHandle,
+  overlay: OverlayPlan,
+  self: OverlayNode,
+  primary: PrimaryInterface,
+  previous: AppliedOverlay | undefined,
+): Promise<void> {
+  // VXLAN over IPv4 adds 50 bytes: a smaller MTU than the uplink's, so the outer packets never fragment.
+  const { link } = await ensureVxlan(handle, OVERLAY.device, self.mac, OVERLAY.port, uplinkMtu(primary) - 50);
+  if (!link.up) await setLinkUp(handle, link.index);
+  await ensureAddress(handle, link.index, cidr(`${self.via4}/32`));
+  await writeSysctl(`net/ipv4/conf/${OVERLAY.device}/rp_filter`, '2');
+  for (const network of primary.addresses.filter((a) => a.family === 4 && a.scope === 0)) {
+    await ensureRule(handle, {
+      family: 4,
+      priority: OVERLAY.nodeNetworkRulePriority,
+      table: 254,
+      to: cidr(networkOf(network.address, network.prefix)?.text ?? `${network.address}/32`),
+    });
+  }
+  for (const peer of overlay.peers) {
+    await replaceNeighbour(handle, link.index, cidr(`${peer.via4}/32`), peer.mac);
+    await replaceNeighbour(handle, link.index, cidr(`${peer.via6}/128`), peer.mac);
+    for (const family of [4, 6] as const) {
+      await ensureRule(handle, rule(family, peer));
+      await replaceTunnelRoute(handle, tunnelRoute(family, peer, link.index));
+    }
+  }
+  for (const [name, peer] of previous?.peers ?? []) {
+    if (overlay.peers.some((p) => p.name === name && p.index === peer.index)) continue;
+    for (const family of [4, 6] as const) {
+      await deleteRule(handle, rule(family, peer));
+      await deleteTunnelRoute(handle, tunnelRoute(family, peer, link.index));
+    }
+  }
 }
 
 /**
