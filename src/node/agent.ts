@@ -54,9 +54,10 @@ const COALESCE_MS = 10;
 
 /**
  * Starts the node agent: follows the source and the dnsNames, and after every change plans the
- * firewall (pure), diffs it against what the last transaction made and applies the difference as
- * one nft transaction. A refused transaction changes nothing and is retried with back-off; a bad
- * object changes only its own namespace (planFirewall). The first transaction waits for the first
+ * firewall and the egress IPs (pure), diffs them against what the last transaction made and applies
+ * the difference (src/firewall/transaction.ts: steps that are each one kernel transaction or unseen
+ * by packets). A refused step leaves a whole table and is retried with back-off; a bad object changes
+ * only its own namespace (planFirewall). The first transaction waits for the first
  * DNS answers, so a restart does not take away addresses the previous run allowed.
  *
  * @param options the source, this node, the networks, logger and registry
