@@ -98,7 +98,12 @@ describe('validate, unit-test mode and plan agree', () => {
         fc.pre(network.ok || parseSource(env.EGRESS_SOURCE) === undefined);
         writeFileSync(file, EGRESS_DESTINATION ?? '');
         const validateFile = await verdict((out, err) =>
-          runValidate([file], { EGRESS_SOURCE: env.EGRESS_SOURCE }, out, err),
+          runValidate(
+            [file],
+            { EGRESS_SOURCE: env.EGRESS_SOURCE, EGRESS_ROUTER_MODE: env.EGRESS_ROUTER_MODE },
+            out,
+            err,
+          ),
         );
         assert.equal(validateFile.ok, parseRouterConfig({ ...env, EGRESS_DESTINATION }).ok);
       }),

@@ -64,6 +64,10 @@ export function describeNetwork(plan: RouterPlan): string[] {
     ...plan.forwarding.map((f) =>
       f === 4 ? 'sysctl net.ipv4.ip_forward = 1' : 'sysctl net.ipv6.conf.all.forwarding = 1',
     ),
+    ...plan.nat.names.map(
+      (n) =>
+        `name ${n.name} (line ${n.line}, ${n.kind === 'mapping' ? `${n.protocol} ${n.localPort}` : 'fallback'}, IPv${n.family}): resolved at run time into map ${n.map}, re-resolved at its TTL; empty until then (refused)`,
+    ),
     ...plan.announce.map(
       (a) =>
         `announce ${a.address} on ${dev} (${a.family === 4 ? 'gratuitous ARP' : 'unsolicited neighbour advertisement'}, now and about 2 s later)`,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Cidr } from '../destination-parser/address.js';
-import type { RouterEnv, RouterMode } from '../destination-parser/config.js';
+import { namePolicyOf, ROUTER_MODES, type RouterEnv, type RouterMode } from '../destination-parser/config.js';
 import { type Destination, parseDestinationList } from '../destination-parser/destination-list.js';
 import { type ConfigError, configError } from '../destination-parser/errors.js';
 import { type PerFamily, parseSource, perFamilyFamilies } from '../destination-parser/source.js';
@@ -14,7 +14,8 @@ export const VALIDATE_HELP = `Usage: egress-router validate [FILE]
 Checks a destination list and reports every problem with its line number (not only the first).
 
 With FILE, checks the list in FILE; EGRESS_SOURCE, when set, is checked too and decides which
-address families the list may use. Without FILE, checks the whole environment the router would
+address families the list may use; EGRESS_ROUTER_MODE, when set, decides whether DNS names may
+stand for addresses (legacy mode, the default, takes them). Without FILE, checks the whole environment the router would
 read: EGRESS_SOURCE, EGRESS_GATEWAY, EGRESS_ROUTER_MODE and EGRESS_DESTINATION (or the file named
 by EGRESS_DESTINATION_FILE).
 
@@ -76,7 +77,12 @@ function validateFile(file: string, env: RouterEnv) {
     source = parseSource(env.EGRESS_SOURCE);
     if (!source) errors.push(configError('SOURCE_INVALID', 'EGRESS_SOURCE unspecified or invalid'));
   }
-  const list = parseDestinationList(text, source ? perFamilyFamilies(source) : undefined);
+  // Names are taken unless EGRESS_ROUTER_MODE names a mode that refuses them.
+  const modeText = env.EGRESS_ROUTER_MODE ?? '';
+  const mode = modeText === '' ? 'legacy' : ROUTER_MODES.find((known) => known === modeText);
+  const list = parseDestinationList(text, source ? perFamilyFamilies(source) : undefined, {
+    names: namePolicyOf(mode),
+  });
   if (text === '') errors.push(configError('DESTINATION_UNSPECIFIED', 'EGRESS_DESTINATION unspecified'));
   errors.push(...list.errors);
   return { origin: file, errors, destinations: list.destinations, mode: undefined };
@@ -85,11 +91,26 @@ function validateFile(file: string, env: RouterEnv) {
 function summarize(destinations: readonly Destination[], mode: RouterMode | undefined): string {
   // The proxy modes only set up the network: no list is read and no port is refused.
   if (mode === 'http-proxy' || mode === 'dns-proxy') return `mode ${mode}, no destination list used`;
-  const mappings = destinations.filter((entry) => entry.kind === 'mapping').length;
+  const mappings = destinations.filter(
+    (entry) => entry.kind === 'mapping' || entry.kind === 'name-mapping',
+  ).length;
   const fallbacks = destinations.flatMap((entry) =>
-    entry.kind === 'fallback' ? [entry.destination.address] : [],
+    entry.kind === 'fallback'
+      ? [entry.destination.address]
+      : entry.kind === 'name-fallback'
+        ? [entry.name]
+        : [],
   );
+  const names = new Set(
+    destinations.flatMap((entry) =>
+      entry.kind === 'name-mapping' || entry.kind === 'name-fallback' ? [entry.name] : [],
+    ),
+  );
+  const resolved =
+    names.size === 0
+      ? ''
+      : `, ${names.size} DNS name${names.size === 1 ? '' : 's'} resolved at run time (legacy mode)`;
   return `${mappings} port mapping${mappings === 1 ? '' : 's'}, ${
     fallbacks.length > 0 ? `fallback ${fallbacks.join(' and ')}` : 'no fallback (other ports refused)'
-  }`;
+  }${resolved}`;
 }

@@ -75,6 +75,7 @@ const CONTRACT_MESSAGES: readonly RegExp[] = [
   /^EGRESS_DESTINATION localport [0-9]+ is already used, must be unique for each destination$/,
   /^Unrecognized EGRESS_ROUTER_MODE '.*'$/s,
   /^EGRESS_DESTINATION value '[^\n]*' is invalid: EGRESS_SOURCE has no IPv[46] address$/,
+  /^EGRESS_DESTINATION value '[^\n]*' is invalid: a DNS name needs EGRESS_ROUTER_MODE legacy$/,
   /^EGRESS_DESTINATION and EGRESS_DESTINATION_FILE are both set, use one$/,
   /^EGRESS_DESTINATION unspecified: cannot read EGRESS_DESTINATION_FILE '.*': .+$/s,
   /^EGRESS_ROUTER_(POD|EGRESS)_INTERFACE '.*' is not a valid interface name$/s,

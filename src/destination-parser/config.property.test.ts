@@ -54,6 +54,9 @@ function assertListInvariants(text: string, families: ReadonlySet<Family> | unde
   const used = new Set<string>();
   const fallbackFamilies = new Set<Family>();
   for (const entry of destinations) {
+    if (entry.kind === 'name-mapping' || entry.kind === 'name-fallback') {
+      assert.fail('names only where allowed (not by default)');
+    }
     const family = entry.destination.family;
     assert.ok(families === undefined || families.has(family), 'destinations only in the source families');
     assert.deepEqual(parseIp(entry.destination.address), entry.destination, 'addresses are canonical');

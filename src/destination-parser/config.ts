@@ -1,5 +1,5 @@
 import type { Cidr, IpAddress } from './address.js';
-import { type Destination, parseDestinationList } from './destination-list.js';
+import { type Destination, type NamePolicy, parseDestinationList } from './destination-list.js';
 import { type ConfigError, configError, type Result } from './errors.js';
 import { chooseListSource, type DestinationFileRead } from './list-source.js';
 import { type PerFamily, parseGateway, parseSource, perFamilyFamilies } from './source.js';
@@ -92,7 +92,9 @@ export function parseRouterConfig(
     if ('error' in list) {
       errors.push(list.error);
     } else {
-      const parsed = parseDestinationList(list.text, source ? perFamilyFamilies(source) : undefined);
+      const parsed = parseDestinationList(list.text, source ? perFamilyFamilies(source) : undefined, {
+        names: namePolicyOf(mode),
+      });
       errors.push(...parsed.errors);
       destinations = parsed.destinations;
     }
@@ -111,6 +113,19 @@ export function parseRouterConfig(
       destinations,
     },
   };
+}
+
+/**
+ * Whether a mode takes DNS names in the destination list: legacy mode (a process stays to resolve
+ * them) does; unit-test mode refuses them as the old image did (its plain error); the other modes
+ * refuse them saying why. An unrecognized mode (already an error) takes them, adding no error.
+ *
+ * @param mode the mode, undefined when EGRESS_ROUTER_MODE is not one
+ * @returns the policy for parseDestinationList
+ */
+export function namePolicyOf(mode: RouterMode | undefined): NamePolicy {
+  if (mode === undefined || mode === 'legacy') return 'allowed';
+  return mode === 'unit-test' ? 'invalid' : 'needs-legacy';
 }
 
 function destinationText(

@@ -34,6 +34,7 @@ describe('planRouter()', () => {
         egressInterface: 'macvlan0',
         mappings: [m80, m8080],
         fallbacks: [fallback],
+        names: [],
         snat: [{ address: '1.2.3.4', family: 4 }],
         refuse: [],
       },

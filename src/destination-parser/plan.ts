@@ -1,6 +1,6 @@
 import type { Cidr, Family, IpAddress } from './address.js';
 import type { RouterConfig, RouterMode } from './config.js';
-import type { Fallback, PortMapping } from './destination-list.js';
+import type { Fallback, PortMapping, Protocol } from './destination-list.js';
 import { perFamilyValues } from './source.js';
 
 /** A route the set-up installs (replacing any route to the same destination). */
@@ -12,6 +12,29 @@ export interface RoutePlan {
   readonly device: string;
 }
 
+/**
+ * One family of a name entry (legacy mode): its connections are spread over the name's current
+ * addresses of that family, kept in the map `map` (slot to address) while the router runs.
+ */
+export type NameTarget =
+  | {
+      readonly kind: 'mapping';
+      readonly line: number;
+      readonly name: string;
+      readonly family: Family;
+      readonly map: string;
+      readonly protocol: Protocol;
+      readonly localPort: number;
+      readonly remotePort: number;
+    }
+  | {
+      readonly kind: 'fallback';
+      readonly line: number;
+      readonly name: string;
+      readonly family: Family;
+      readonly map: string;
+    };
+
 /** What the NAT ruleset must do: the input of `buildRuleset` and `renderRuleset`. */
 export interface NatPlan {
   readonly podInterface: string;
@@ -20,6 +43,11 @@ export interface NatPlan {
   readonly mappings: readonly PortMapping[];
   /** At most one fallback per family. */
   readonly fallbacks: readonly Fallback[];
+  /**
+   * Name entries, one per family they serve, in list order (the fallback last); a family has an
+   * address fallback or a name fallback, not both.
+   */
+  readonly names: readonly NameTarget[];
   /** The source address every packet leaving the egress interface is rewritten to, per family. */
   readonly snat: readonly IpAddress[];
   /** Families whose unmapped TCP/UDP connections from the pod interface are refused at once. */
@@ -70,6 +98,7 @@ export function planRouter(config: RouterConfig): RouterPlan {
   const fallbacks = config.destinations.filter((entry): entry is Fallback => entry.kind === 'fallback');
   const redirects = config.mode !== 'http-proxy' && config.mode !== 'dns-proxy';
   const families = sources.map((source) => source.family);
+  const names = nameTargets(config);
   return {
     mode: config.mode,
     podInterface: config.podInterface,
@@ -83,10 +112,62 @@ export function planRouter(config: RouterConfig): RouterPlan {
       egressInterface: config.egressInterface,
       mappings,
       fallbacks,
+      names,
       snat: sources.map(({ address, family }) => ({ address, family })),
+      // A family with names refuses what its names do not take (a name without an address yet).
       refuse: redirects
-        ? families.filter((family) => !fallbacks.some((f) => f.destination.family === family))
+        ? families.filter(
+            (family) =>
+              !fallbacks.some((f) => f.destination.family === family) ||
+              names.some((n) => n.family === family),
+          )
         : [],
     },
   };
+}
+
+/**
+ * The name map of one family of a name entry: `name4_tcp_80` for a mapping, `name4_fallback` for
+ * the fallback (local ports are unique per protocol and family, so the names are).
+ *
+ * @param family the family the map serves
+ * @param entry the protocol and local port of a mapping, or undefined for the fallback
+ * @returns the map's name in our table
+ */
+export function nameMapName(family: Family, entry?: { protocol: Protocol; localPort: number }): string {
+  return entry === undefined
+    ? `name${family}_fallback`
+    : `name${family}_${entry.protocol}_${entry.localPort}`;
+}
+
+/** The name entries of a configuration, one target per family they serve, in list order. */
+function nameTargets(config: RouterConfig): NameTarget[] {
+  const targets: NameTarget[] = [];
+  for (const entry of config.destinations) {
+    if (entry.kind === 'name-mapping') {
+      for (const family of entry.families) {
+        targets.push({
+          kind: 'mapping',
+          line: entry.line,
+          name: entry.name,
+          family,
+          map: nameMapName(family, entry),
+          protocol: entry.protocol,
+          localPort: entry.localPort,
+          remotePort: entry.remotePort,
+        });
+      }
+    } else if (entry.kind === 'name-fallback') {
+      for (const family of entry.families) {
+        targets.push({
+          kind: 'fallback',
+          line: entry.line,
+          name: entry.name,
+          family,
+          map: nameMapName(family),
+        });
+      }
+    }
+  }
+  return targets;
 }

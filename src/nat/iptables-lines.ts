@@ -14,6 +14,8 @@ export function iptablesLines(config: RouterConfig): string[] {
   const lines: string[] = [];
   const pod = config.podInterface;
   for (const entry of config.destinations) {
+    // Names never get here: unit-test mode refuses them as the old image did.
+    if (entry.kind === 'name-mapping' || entry.kind === 'name-fallback') continue;
     const { address, family } = entry.destination;
     if (entry.kind === 'fallback') {
       lines.push(`-A PREROUTING -i ${pod} -j DNAT --to-destination ${address}`);

@@ -1,6 +1,7 @@
 import type { Family } from '../destination-parser/address.js';
 import type { Protocol } from '../destination-parser/destination-list.js';
-import type { NatPlan } from '../destination-parser/plan.js';
+import type { NameTarget, NatPlan } from '../destination-parser/plan.js';
+import { NAME_SLOTS, slotAddresses } from './name-slots.js';
 
 /** The one table the router owns; nothing outside it is ever touched. */
 export const TABLE_FAMILY = 'inet';
@@ -50,6 +51,9 @@ export function asCreation(document: NftDocument): NftDocument | undefined {
   return { nftables: [{ create: addAgain!.add as NftCommand }, ...rest] };
 }
 
+/** The addresses each name map holds now, by map name (a map not named here is empty). */
+export type NameAddresses = ReadonlyMap<string, readonly string[]>;
+
 /**
  * Builds the whole ruleset as one nft JSON transaction that atomically replaces our own table (and
  * only it): add-then-delete the table (so the delete never fails), then declare it anew.
@@ -58,10 +62,18 @@ export function asCreation(document: NftDocument): NftDocument | undefined {
  * length of the list); the fallback DNATs the rest; SNAT rewrites everything leaving the egress
  * interface; without a fallback, unmapped TCP/UDP from the pod interface is refused at once.
  *
+ * A name entry has a map of its own, slot to address (see name-slots.ts); its rule gives each new
+ * connection the next slot (`ct mark set numgen inc mod 60`: the connection's conntrack mark,
+ * which never leaves the pod's namespace) and DNATs to that slot's address. A name with no address
+ * has an empty map: the lookup fails, the rule does not apply, and the port is refused (its packets
+ * are kept from the fallback and reach the input chain's reset).
+ *
  * @param plan the NAT plan from planRouter
+ * @param names the addresses of each name map, for a table that keeps what the names resolved to
+ *   (a reload); default none
  * @returns the nft JSON document
  */
-export function buildRuleset(plan: NatPlan): NftDocument {
+export function buildRuleset(plan: NatPlan, names: NameAddresses = new Map()): NftDocument {
   const table = { family: TABLE_FAMILY, name: TABLE_NAME };
   const at = { family: TABLE_FAMILY, table: TABLE_NAME };
   const commands: NftCommand[] = [{ add: { table } }, { delete: { table } }, { add: { table } }];
@@ -83,6 +95,21 @@ export function buildRuleset(plan: NatPlan): NftDocument {
         mappings.map((m) => [m.localPort, m.remotePort]),
       ),
     );
+  }
+
+  for (const target of plan.names) {
+    const elem = slotAddresses(names.get(target.map) ?? []).map((address, slot) => [slot, address]);
+    commands.push({
+      add: {
+        map: {
+          ...at,
+          name: target.map,
+          type: 'mark',
+          map: target.family === 4 ? 'ipv4_addr' : 'ipv6_addr',
+          ...(elem.length > 0 ? { elem } : {}),
+        },
+      },
+    });
   }
 
   const chain = (name: string, type: string, hook: string, prio: number) => ({
@@ -109,6 +136,44 @@ export function buildRuleset(plan: NatPlan): NftDocument {
       ]),
     );
   }
+  const l4 = (protocol: Protocol) => match({ meta: { key: 'l4proto' } }, protocol);
+  const dport = (protocol: Protocol, right: unknown) =>
+    match({ payload: { protocol, field: 'dport' } }, right);
+  const spread = (target: NameTarget) => [
+    { mangle: { key: { ct: { key: 'mark' } }, value: { numgen: { mode: 'inc', mod: NAME_SLOTS } } } },
+    {
+      dnat: {
+        family: natFamily(target.family),
+        addr: { map: { key: { ct: { key: 'mark' } }, data: `@${target.map}` } },
+        ...(target.kind === 'mapping' ? { port: target.remotePort } : {}),
+      },
+    },
+  ];
+  for (const target of plan.names) {
+    if (target.kind !== 'mapping') continue;
+    commands.push(
+      rule('prerouting', [
+        fromPod,
+        nfproto(target.family),
+        l4(target.protocol),
+        dport(target.protocol, target.localPort),
+        ...spread(target),
+      ]),
+    );
+  }
+  for (const { family, protocol, ports } of namePortGroups(plan)) {
+    // A name without an address: its port must not fall through to the fallback.
+    if (!hasFallback(plan, family)) continue;
+    commands.push(
+      rule('prerouting', [
+        fromPod,
+        nfproto(family),
+        l4(protocol),
+        dport(protocol, ports.length === 1 ? ports[0] : { set: ports }),
+        { accept: null },
+      ]),
+    );
+  }
   for (const fallback of plan.fallbacks) {
     const family = fallback.destination.family;
     commands.push(
@@ -118,6 +183,11 @@ export function buildRuleset(plan: NatPlan): NftDocument {
         { dnat: { family: natFamily(family), addr: fallback.destination.address } },
       ]),
     );
+  }
+
+  for (const target of plan.names) {
+    if (target.kind !== 'fallback') continue;
+    commands.push(rule('prerouting', [fromPod, nfproto(target.family), ...spread(target)]));
   }
 
   commands.push(chain('postrouting', 'nat', 'postrouting', PRIORITY.srcnat));
@@ -173,6 +243,40 @@ export function mapGroups(plan: NatPlan) {
     }
   }
   return groups;
+}
+
+/**
+ * The local ports of the name mappings, by family and protocol (IPv4 first, TCP before UDP), sorted.
+ *
+ * @param plan the NAT plan
+ * @returns the non-empty groups
+ */
+export function namePortGroups(plan: NatPlan) {
+  const groups = [];
+  for (const family of [4, 6] as const) {
+    for (const protocol of ['tcp', 'udp'] as const) {
+      const ports = plan.names
+        .flatMap((n) =>
+          n.kind === 'mapping' && n.family === family && n.protocol === protocol ? [n.localPort] : [],
+        )
+        .sort((a, b) => a - b);
+      if (ports.length > 0) groups.push({ family, protocol, ports });
+    }
+  }
+  return groups;
+}
+
+/**
+ * Whether a family has a fallback, an address or a name.
+ *
+ * @param plan the NAT plan
+ * @param family the family
+ */
+export function hasFallback(plan: NatPlan, family: Family): boolean {
+  return (
+    plan.fallbacks.some((f) => f.destination.family === family) ||
+    plan.names.some((n) => n.kind === 'fallback' && n.family === family)
+  );
 }
 
 function match(left: unknown, right: unknown) {
