@@ -1,3 +1,4 @@
+import { ProxyStartError } from '../proxy/errors.js';
 import { describePolicy, loadPolicy, type PolicyEnv } from '../proxy/load-policy.js';
 import { PROXY_SETTINGS, parseProxySettings } from '../proxy/settings.js';
 import { parseCommandArgs } from './args.js';
@@ -25,7 +26,8 @@ ${PROXY_SETTINGS.map((s) => `  ${s.variable.padEnd(39)} ${s.doc} (default ${s.de
  * @param args the arguments after the command
  * @param env the process environment
  * @param stdout where help and --check output go
- * @throws ExitError with the first error (CONTRACT text) when the policy or a setting is invalid
+ * @throws ExitError with the first error (CONTRACT text) when the policy or a setting is invalid, or
+ *   with the proxy's ProxyStartError message when a port cannot be listened on
  */
 export async function runHttpProxy(
   args: string[],
@@ -59,5 +61,10 @@ export async function runHttpProxy(
     return;
   }
   const { serveHttpProxy } = await import('../proxy/serve.js');
-  await serveHttpProxy(env, settings.value, loaded);
+  try {
+    await serveHttpProxy(env, settings.value, loaded);
+  } catch (error) {
+    if (error instanceof ProxyStartError) throw new ExitError(error.message, 1, { cause: error });
+    throw error;
+  }
 }

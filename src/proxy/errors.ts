@@ -65,3 +65,19 @@ export function connectErrorCode(error: NodeJS.ErrnoException): ProxyErrorCode {
       return 'UPSTREAM_ERROR';
   }
 }
+
+/** Why the proxy could not start: the proxy port or the admin port could not be listened on. */
+export type ProxyStartErrorCode = 'LISTEN_FAILED' | 'ADMIN_LISTEN_FAILED';
+
+/**
+ * The proxy could not start. Its message is the one line a user reads (the CLI prints it and
+ * exits 1, src/cli/http-proxy.ts); the socket error is its `cause`.
+ */
+export class ProxyStartError extends Error {
+  readonly code: ProxyStartErrorCode;
+  constructor(code: ProxyStartErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ProxyStartError';
+    this.code = code;
+  }
+}

@@ -1,7 +1,7 @@
-import { ExitError } from '../cli/exit-error.js';
 import { startAdminServer } from '../runtime/admin-server.js';
 import { followFile } from '../runtime/follow-file.js';
 import { batchedStdout, createLogger } from '../runtime/logger.js';
+import { ProxyStartError } from './errors.js';
 import { type LoadedPolicy, loadPolicy } from './load-policy.js';
 import { createSelfCheck } from './local-addresses.js';
 import { createProxyMetrics } from './metrics.js';
@@ -18,7 +18,7 @@ import { createResolver } from './upstream.js';
  * @param env the environment (for reloads)
  * @param settings the validated settings
  * @param initial the policy loaded at start
- * @throws ExitError when a port cannot be listened on
+ * @throws ProxyStartError when a port cannot be listened on (its message is the line to print)
  */
 export async function serveHttpProxy(
   env: NodeJS.ProcessEnv,
@@ -54,8 +54,10 @@ export async function serveHttpProxy(
           ready: () => ready,
         }).catch((error: NodeJS.ErrnoException) => {
           proxy.server.close();
-          throw new ExitError(
+          throw new ProxyStartError(
+            'ADMIN_LISTEN_FAILED',
             `http-proxy: cannot listen on admin port ${settings.adminPort}: ${error.code ?? error.message}`,
+            { cause: error },
           );
         });
 
@@ -123,7 +125,11 @@ async function listen(server: import('node:net').Server, port: number): Promise<
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') {
-      throw new ExitError(`http-proxy: cannot listen on port ${port}: ${code ?? (error as Error).message}`);
+      throw new ProxyStartError(
+        'LISTEN_FAILED',
+        `http-proxy: cannot listen on port ${port}: ${code ?? (error as Error).message}`,
+        { cause: error },
+      );
     }
     await attempt('0.0.0.0');
   }

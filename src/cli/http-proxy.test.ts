@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { after, before, test } from 'node:test';
+import { ProxyStartError } from '../proxy/errors.js';
+import { isExitError } from './exit-error.js';
+import { runHttpProxy } from './http-proxy.js';
+
+let busy: Server;
+let port: number;
+
+before(async () => {
+  // A port already taken on every address, as the proxy listens (both families).
+  busy = createServer();
+  await new Promise<void>((resolve) => busy.listen({ port: 0, host: '::', ipv6Only: false }, resolve));
+  port = (busy.address() as { port: number }).port;
+});
+after(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+
+test('runHttpProxy() maps the proxy start error to an ExitError with the same line', async () => {
+  const env = {
+    EGRESS_HTTP_PROXY_DESTINATION: '*',
+    EGRESS_HTTP_PROXY_PORT: String(port),
+    EGRESS_HTTP_PROXY_ADMIN_PORT: '0',
+  };
+  await assert.rejects(runHttpProxy([], env, process.stdout), (error: unknown) => {
+    assert.ok(isExitError(error));
+    assert.equal(error.message, `http-proxy: cannot listen on port ${port}: EADDRINUSE`);
+    assert.equal(error.exitCode, 1);
+    assert.ok(error.cause instanceof ProxyStartError);
+    assert.equal(error.cause.code, 'LISTEN_FAILED');
+    return true;
+  });
+});
