@@ -1,4 +1,4 @@
-import { parseRouterConfig, type RouterEnv } from '../destination-parser/config.js';
+import { parseRouterConfig, type RouterConfig, type RouterEnv } from '../destination-parser/config.js';
 import type { LogSink } from '../runtime/deferred-log.js';
 import { ExitError } from './exit-error.js';
 import { readDestinationFile } from './read-config.js';
@@ -7,7 +7,8 @@ import { runUnitTest } from './unit-test-mode.js';
 export const ROUTER_HELP = `Environment (the old ose-egress-router image's variables):
   EGRESS_SOURCE           source address(es): A.B.C.D[/N], IPv6[/N], or one of each separated by ','
   EGRESS_GATEWAY          gateway address(es), one per family of EGRESS_SOURCE
-  EGRESS_DESTINATION      the destination list (see docs/router.md)
+  EGRESS_DESTINATION      the destination list (see docs/router.md); in legacy mode a DNS name may
+                          stand for an address (resolved again at its TTL, spread over its addresses)
   EGRESS_DESTINATION_FILE or a file holding it (a mounted ConfigMap, followed live in legacy mode)
   EGRESS_ROUTER_MODE      init | legacy (default) | http-proxy | dns-proxy | unit-test
   EGRESS_ROUTER_DEBUG     non-empty: log every step
@@ -65,16 +66,15 @@ export async function runRouter(
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
+  const listText = file && 'text' in file ? file.text : undefined;
   try {
-    await runRouterMode(
-      config,
-      file && 'text' in file ? file.text : undefined,
-      env,
-      effects,
-      log,
-      stop,
-      cliEntry,
-    );
+    if (usesNames(config, env)) {
+      // Legacy mode with DNS names in the list (or a followed file that may get them): the name loop.
+      const { runLegacyWithNames } = await import('../router-names/run-legacy.js');
+      await runLegacyWithNames(config, listText, env, effects, log, stop);
+    } else {
+      await runRouterMode(config, listText, env, effects, log, stop, cliEntry);
+    }
   } catch (error) {
     log.error({ err: error }, 'set-up failed');
     throw new ExitError(`egress-router: set-up failed: ${(error as Error).message}`, 1, { cause: error });
@@ -83,6 +83,18 @@ export async function runRouter(
     await loadLogger();
   }
   return 0;
+}
+
+/**
+ * Whether legacy mode must keep name maps: the list has DNS names, or is a followed file that may
+ * get them (a table replaced without the name loop would have empty name maps).
+ */
+function usesNames(config: RouterConfig, env: RouterEnv): boolean {
+  if (config.mode !== 'legacy') return false;
+  return (
+    Boolean(env.EGRESS_DESTINATION_FILE) ||
+    config.destinations.some((d) => d.kind === 'name-mapping' || d.kind === 'name-fallback')
+  );
 }
 
 /** A LogSink writing one JSON object per line (pino's levels and fields), for when pino cannot load. */
