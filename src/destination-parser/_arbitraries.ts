@@ -97,7 +97,8 @@ const SOURCE_AND_GATEWAY = fc.constantFrom(
 /**
  * A router environment that is valid by construction: ports unique per protocol and family, at most
  * one fallback per family and only at the end, destinations only in the source's families, valid
- * interface names. For the kernel tests, which need rulesets to load.
+ * interface names; in legacy mode also DNS names (mappings and a fallback). For the kernel tests,
+ * which need rulesets to load.
  */
 export const validRouterEnv: fc.Arbitrary<RouterEnv> = fc
   .record({
@@ -114,6 +115,17 @@ export const validRouterEnv: fc.Arbitrary<RouterEnv> = fc
       }),
       { maxLength: 10, selector: (m) => `${m.family}/${m.protocol}/${m.port}` },
     ),
+    // DNS names, used in legacy mode only: a name mapping takes its port in every family.
+    names: fc.uniqueArray(
+      fc.record({
+        protocol: fc.constantFrom('tcp', 'udp'),
+        port: fc.integer({ min: 1, max: 65535 }),
+        remote: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
+        name: fc.constantFrom('db.example.com', 'API.Example.com.', 'a-b.c0.test', 'x.y'),
+      }),
+      { maxLength: 4, selector: (n) => `${n.protocol}/${n.port}` },
+    ),
+    nameFallback: fc.option(fc.constantFrom('all.example.com', 'fallback.test'), { nil: undefined }),
     fallback4: fc.option(fc.ipV4(), { nil: undefined }),
     fallback6: fc.option(fc.ipV6(), { nil: undefined }),
     fallback6First: fc.boolean(),
@@ -125,38 +137,49 @@ export const validRouterEnv: fc.Arbitrary<RouterEnv> = fc
       { nil: undefined },
     ),
   })
-  .map(({ layout, mode, mappings, fallback4, fallback6, fallback6First, interfaces }) => {
-    const families = new Set(layout === '46' ? [4, 6] : [Number(layout)]);
-    const lines = mappings
-      .filter((m) => families.has(m.family))
-      .map(
-        (m) =>
-          `${m.port} ${m.protocol} ${m.family === 4 ? m.v4 : m.v6}${m.remote === undefined ? '' : ` ${m.remote}`}`,
+  .map(
+    ({ layout, mode, mappings, names, nameFallback, fallback4, fallback6, fallback6First, interfaces }) => {
+      const families = new Set(layout === '46' ? [4, 6] : [Number(layout)]);
+      const legacyNames = mode === 'legacy' ? names : [];
+      const taken = new Set(legacyNames.map((n) => `${n.protocol}/${n.port}`));
+      const lines = mappings
+        .filter((m) => families.has(m.family) && !taken.has(`${m.protocol}/${m.port}`))
+        .map(
+          (m) =>
+            `${m.port} ${m.protocol} ${m.family === 4 ? m.v4 : m.v6}${m.remote === undefined ? '' : ` ${m.remote}`}`,
+        );
+      lines.push(
+        ...legacyNames.map(
+          (n) => `${n.port} ${n.protocol} ${n.name}${n.remote === undefined ? '' : ` ${n.remote}`}`,
+        ),
       );
-    const fallbacks = [
-      families.has(4) ? fallback4 : undefined,
-      families.has(6) ? fallback6 : undefined,
-    ].filter((f): f is string => f !== undefined);
-    if (fallback6First) fallbacks.reverse();
-    lines.push(...fallbacks);
-    const source = {
-      '4': '192.0.2.99/24',
-      '6': '2001:db8:12::99/64',
-      '46': '192.0.2.99/24,2001:db8:12::99/64',
-    };
-    const gateway = { '4': '192.0.2.1', '6': 'fe80::1', '46': '192.0.2.1,fe80::1' };
-    return {
-      EGRESS_SOURCE: source[layout],
-      EGRESS_GATEWAY: gateway[layout],
-      EGRESS_ROUTER_MODE: mode,
-      // An empty list is "unspecified": give it a comment so the environment stays valid.
-      EGRESS_DESTINATION: lines.length > 0 ? lines.join('\n') : '# nothing mapped',
-      ...(interfaces && {
-        EGRESS_ROUTER_POD_INTERFACE: interfaces[0],
-        EGRESS_ROUTER_EGRESS_INTERFACE: interfaces[1],
-      }),
-    };
-  });
+      const fallbacks =
+        mode === 'legacy' && nameFallback !== undefined
+          ? [nameFallback]
+          : [families.has(4) ? fallback4 : undefined, families.has(6) ? fallback6 : undefined].filter(
+              (f): f is string => f !== undefined,
+            );
+      if (fallback6First) fallbacks.reverse();
+      lines.push(...fallbacks);
+      const source = {
+        '4': '192.0.2.99/24',
+        '6': '2001:db8:12::99/64',
+        '46': '192.0.2.99/24,2001:db8:12::99/64',
+      };
+      const gateway = { '4': '192.0.2.1', '6': 'fe80::1', '46': '192.0.2.1,fe80::1' };
+      return {
+        EGRESS_SOURCE: source[layout],
+        EGRESS_GATEWAY: gateway[layout],
+        EGRESS_ROUTER_MODE: mode,
+        // An empty list is "unspecified": give it a comment so the environment stays valid.
+        EGRESS_DESTINATION: lines.length > 0 ? lines.join('\n') : '# nothing mapped',
+        ...(interfaces && {
+          EGRESS_ROUTER_POD_INTERFACE: interfaces[0],
+          EGRESS_ROUTER_EGRESS_INTERFACE: interfaces[1],
+        }),
+      };
+    },
+  );
 
 /** A valid environment with one near-valid line inserted anywhere: often just broken. */
 const nearlyValidRouterEnv: fc.Arbitrary<RouterEnv> = fc

@@ -10,7 +10,7 @@ import { CONTRACT_EXAMPLE, DUAL_ENV, IPV4_ENV, mustParse } from '../destination-
 import type { RouterEnv } from '../destination-parser/config.js';
 import { planRouter } from '../destination-parser/plan.js';
 import { renderRuleset } from './render-text.js';
-import { asCreation, buildRuleset, TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
+import { asCreation, buildRuleset, type NameAddresses, TABLE_FAMILY, TABLE_NAME } from './ruleset.js';
 
 /**
  * Kernel tests: nft must take the rulesets we build. Every nft call runs inside throwaway network
@@ -65,12 +65,19 @@ function mustRun(namespace: string, args: string[], input?: string): string {
   return run.stdout;
 }
 
+/** Addresses for the name maps of the examples (maps of other names stay empty). */
+const NAME_ADDRESSES: NameAddresses = new Map([
+  ['name4_tcp_80', ['192.0.2.10', '192.0.2.11']],
+  ['name6_tcp_80', ['2001:db8::10']],
+  ['name4_fallback', ['192.0.2.20', '192.0.2.21', '192.0.2.22']],
+]);
+
 function jsonOf(env: RouterEnv): string {
-  return JSON.stringify(buildRuleset(planRouter(mustParse(env)).nat));
+  return JSON.stringify(buildRuleset(planRouter(mustParse(env)).nat, NAME_ADDRESSES));
 }
 
 function textOf(env: RouterEnv): string {
-  return renderRuleset(planRouter(mustParse(env)).nat);
+  return renderRuleset(planRouter(mustParse(env)).nat, NAME_ADDRESSES);
 }
 
 /** Our table as nft lists it in JSON, without handles and metainfo (they differ between loads). */
@@ -104,6 +111,23 @@ const EXAMPLES: [string, RouterEnv][] = [
     },
   ],
   ['http-proxy mode', { ...DUAL_ENV, EGRESS_ROUTER_MODE: 'http-proxy' }],
+  [
+    'names (legacy mode): dual-stack mappings, a UDP one, an address fallback',
+    {
+      ...DUAL_ENV,
+      EGRESS_ROUTER_MODE: 'legacy',
+      EGRESS_DESTINATION:
+        '80 tcp db.example.com 5432\n53 udp dns.example.com\n443 tcp 192.0.2.5\n8443 tcp web.example.com 443\n192.0.2.1',
+    },
+  ],
+  [
+    'a name fallback (legacy mode)',
+    {
+      ...IPV4_ENV,
+      EGRESS_ROUTER_MODE: 'legacy',
+      EGRESS_DESTINATION: '80 tcp db.example.com\nall.example.com',
+    },
+  ],
   ['comments only', { ...IPV4_ENV, EGRESS_DESTINATION: '# nothing yet' }],
 ];
 
@@ -159,7 +183,7 @@ describe('nft takes the rulesets (in throwaway network namespaces)', () => {
     if (skipReason) return t.skip(skipReason);
     const ns = NAMESPACES.json;
     const creationOf = (env: RouterEnv) =>
-      JSON.stringify(asCreation(buildRuleset(planRouter(mustParse(env)).nat)));
+      JSON.stringify(asCreation(buildRuleset(planRouter(mustParse(env)).nat, NAME_ADDRESSES)));
     for (const [, env] of EXAMPLES) {
       mustRun(ns, ['nft', 'flush', 'ruleset']);
       mustRun(ns, ['nft', '-j', '-f', '-'], creationOf(env));
