@@ -83,8 +83,8 @@ function cgroupMounts(mountinfo: string): CgroupMount[] {
     if (before === undefined || after === undefined) continue;
     const fields = before.split(' ');
     const [fstype, , superOptions = ''] = after.split(' ');
-    const root = unescape(fields[3] ?? '');
-    const mountPoint = unescape(fields[4] ?? '');
+    const root = unescapeMountField(fields[3] ?? '');
+    const mountPoint = unescapeMountField(fields[4] ?? '');
     if (fstype === 'cgroup2') mounts.push({ version: 2, mountPoint, root });
     else if (fstype === 'cgroup' && superOptions.split(',').includes('cpu'))
       mounts.push({ version: 1, mountPoint, root });
@@ -132,6 +132,6 @@ function quotaV1(view: CgroupView, dir: string): number | undefined {
 }
 
 /** mountinfo escapes space, tab, newline and backslash as octal (`\040`). */
-function unescape(text: string): string {
+function unescapeMountField(text: string): string {
   return text.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
 }

@@ -29,7 +29,7 @@ function workerRegistry(requests: Record<string, number>, open: number, latencie
 }
 
 /** The value of one series in an exposition. */
-function valueOf(text: string, series: string): number | undefined {
+function seriesValue(text: string, series: string): number | undefined {
   for (const line of text.split('\n')) {
     const sample = parseSample(line);
     if (sample && sample.head === series) return sample.value;
@@ -42,15 +42,15 @@ describe('sumPrometheusTexts()', () => {
     const a = await workerRegistry({ 'http 200': 3, 'connect 200': 1 }, 2, [0.05, 0.5]).metrics();
     const b = await workerRegistry({ 'http 200': 4, 'http 403': 2 }, 5, [2]).metrics();
     const sum = sumPrometheusTexts([a, b]);
-    assert.equal(valueOf(sum, 'x_requests_total{kind="http",status="200"}'), 7);
-    assert.equal(valueOf(sum, 'x_requests_total{kind="connect",status="200"}'), 1);
-    assert.equal(valueOf(sum, 'x_requests_total{kind="http",status="403"}'), 2);
-    assert.equal(valueOf(sum, 'x_open'), 7);
-    assert.equal(valueOf(sum, 'x_seconds_bucket{le="0.1"}'), 1);
-    assert.equal(valueOf(sum, 'x_seconds_bucket{le="1"}'), 2);
-    assert.equal(valueOf(sum, 'x_seconds_bucket{le="+Inf"}'), 3);
-    assert.equal(valueOf(sum, 'x_seconds_count'), 3);
-    assert.equal(valueOf(sum, 'x_seconds_sum'), 2.55);
+    assert.equal(seriesValue(sum, 'x_requests_total{kind="http",status="200"}'), 7);
+    assert.equal(seriesValue(sum, 'x_requests_total{kind="connect",status="200"}'), 1);
+    assert.equal(seriesValue(sum, 'x_requests_total{kind="http",status="403"}'), 2);
+    assert.equal(seriesValue(sum, 'x_open'), 7);
+    assert.equal(seriesValue(sum, 'x_seconds_bucket{le="0.1"}'), 1);
+    assert.equal(seriesValue(sum, 'x_seconds_bucket{le="1"}'), 2);
+    assert.equal(seriesValue(sum, 'x_seconds_bucket{le="+Inf"}'), 3);
+    assert.equal(seriesValue(sum, 'x_seconds_count'), 3);
+    assert.equal(seriesValue(sum, 'x_seconds_sum'), 2.55);
     // One HELP and one TYPE per family, in the order first seen.
     assert.deepEqual(
       sum.split('\n').filter((line) => line.startsWith('# TYPE')),
@@ -82,19 +82,19 @@ describe('sumPrometheusTexts()', () => {
       start: 'min',
     };
     const sum = sumPrometheusTexts(texts, { aggregation: (family) => aggregations[family] });
-    assert.equal(valueOf(sum, 'reloads{result="applied"}'), 2);
-    assert.equal(valueOf(sum, 'reloads{result="invalid"}'), undefined);
-    assert.equal(valueOf(sum, 'lag'), 0.5);
-    assert.equal(valueOf(sum, 'start'), 90);
+    assert.equal(seriesValue(sum, 'reloads{result="applied"}'), 2);
+    assert.equal(seriesValue(sum, 'reloads{result="invalid"}'), undefined);
+    assert.equal(seriesValue(sum, 'lag'), 0.5);
+    assert.equal(seriesValue(sum, 'start'), 90);
   });
 
   test('sumPrometheusTexts() takes the largest quantile of a summary and sums its _sum and _count', () => {
     const text = (q: number, count: number) =>
       `# TYPE s summary\ns{quantile="0.5"} ${q}\ns_sum ${count * 2}\ns_count ${count}\n`;
     const sum = sumPrometheusTexts([text(0.2, 3), text(0.7, 4)]);
-    assert.equal(valueOf(sum, 's{quantile="0.5"}'), 0.7);
-    assert.equal(valueOf(sum, 's_count'), 7);
-    assert.equal(valueOf(sum, 's_sum'), 14);
+    assert.equal(seriesValue(sum, 's{quantile="0.5"}'), 0.7);
+    assert.equal(seriesValue(sum, 's_count'), 7);
+    assert.equal(seriesValue(sum, 's_sum'), 14);
   });
 
   test('sumPrometheusTexts() of counts split over processes is the count of the whole (property)', async () => {
@@ -123,7 +123,7 @@ describe('sumPrometheusTexts()', () => {
           const sum = sumPrometheusTexts(texts);
           for (const line of expected.split('\n')) {
             const sample = parseSample(line);
-            if (sample) assert.equal(valueOf(sum, sample.head), sample.value, sample.head);
+            if (sample) assert.equal(seriesValue(sum, sample.head), sample.value, sample.head);
           }
         },
       ),
