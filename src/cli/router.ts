@@ -67,6 +67,10 @@ export async function runRouter(
     process.once('SIGINT', () => resolve());
   });
   const listText = file && 'text' in file ? file.text : undefined;
+  // Legacy mode stays until SIGTERM: signal handlers and unref'd timers do not keep Node's event
+  // loop alive, and once the second announcement is sent nothing else may (without this the process
+  // ended with status 0 about 2 s after set-up, and its pod restarted).
+  const stayUp = config.mode === 'legacy' ? setInterval(() => {}, 2 ** 30) : undefined;
   try {
     if (usesNames(config, env)) {
       // Legacy mode with DNS names in the list (or a followed file that may get them): the name loop.
@@ -79,6 +83,7 @@ export async function runRouter(
     log.error({ err: error }, 'set-up failed');
     throw new ExitError(`egress-router: set-up failed: ${(error as Error).message}`, 1, { cause: error });
   } finally {
+    clearInterval(stayUp);
     effects.close();
     await loadLogger();
   }

@@ -76,8 +76,8 @@ export class NameLoop {
       ...(options.lookup ? { lookup: options.lookup } : {}),
     });
     this.#watch(this.#plan);
+    // Not unref'd: the loop keeps the process (and the resolver's unref'd rounds) running until close().
     this.#timer = setInterval(() => void this.#check(), options.healthIntervalMs ?? HEALTH_INTERVAL_MS);
-    this.#timer.unref();
   }
 
   /** The slots of each map as the kernel has them now. */
@@ -157,7 +157,7 @@ export class NameLoop {
       );
     } else if (state.status !== previous.status) {
       log.warn(
-        { name, status: state.status, codes: decision.codes, addresses: state.addresses },
+        { dnsName: name, status: state.status, codes: decision.codes, addresses: state.addresses },
         state.addresses.length > 0
           ? 'name lookup failed; the last addresses are kept'
           : 'name has no address',

@@ -102,7 +102,7 @@ describe('router name entries in network namespaces', { skip }, () => {
 
   test('DNS down: the last good addresses are kept', async () => {
     await names.dns.setRecords({ db: [o25, o26] });
-    await names.startRouter({ EGRESS_DESTINATION: `80 tcp db.${ZONE} ${PORT}` });
+    const router = await names.startRouter({ EGRESS_DESTINATION: `80 tcp db.${ZONE} ${PORT}` });
     await waitForUpdates(1);
     await names.dns.stopDns();
     try {
@@ -116,6 +116,7 @@ describe('router name entries in network namespaces', { skip }, () => {
         names.routerLog().some((line) => line.msg === 'name lookup failed; the last addresses are kept'),
         'the failure is logged',
       );
+      assert.ok(router.running(), 'the router kept running (not a table left behind)');
     } finally {
       await names.dns.startDns();
     }
@@ -149,6 +150,19 @@ describe('router name entries in network namespaces', { skip }, () => {
     await waitForUpdates(1);
     assert.deepEqual(arrivals(await names.requests(7002, 2)), { [`${o26}:7002`]: 2 });
     assert.deepEqual(arrivals(await names.requests(80, 1)), { [`${o25}:${PORT}`]: 1 });
+  });
+
+  test('legacy mode stays until SIGTERM, with names and without, and then exits 0', async () => {
+    await names.dns.setRecords({ db: [o25] });
+    for (const list of [`80 tcp db.${ZONE} ${PORT}`, `80 tcp ${o25} ${PORT}`]) {
+      const router = await names.startRouter({ EGRESS_DESTINATION: list });
+      await new Promise((resolve) => setTimeout(resolve, 3_000)); // past the second announcement
+      assert.ok(router.running(), `still running: ${list}`);
+      const stopped = Date.now();
+      const status = await router.stop();
+      assert.ok(Date.now() - stopped < 1_500, 'exits within 1 s of SIGTERM');
+      assert.deepEqual(status, { code: 0, signal: null });
+    }
   });
 
   test('a list reload under load: no connection fails, held ones keep going, names keep their addresses', async () => {
