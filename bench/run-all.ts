@@ -25,6 +25,7 @@ export const BENCHMARKS = [
   'egress-failover',
   'egress-datapath',
   'egress-scale',
+  'router-names',
 ] as const;
 /** Per benchmark (each also has its own watchdog, 90-180 s); the suite normally takes 4-6 minutes. */
 const TIMEOUT_MS = 190_000;
@@ -33,6 +34,7 @@ const TIMEOUT_MS_OF: Partial<Record<string, number>> = {
   'http-proxy': 600_000,
   'node-firewall-apply': 200_000,
   'node-firewall-datapath': 400_000,
+  'router-names': 300_000,
 };
 const README = join(REPO, 'bench', 'README.md');
 const START = '<!-- bench-results:start -->';
