@@ -144,6 +144,21 @@ describe('router name entries in network namespaces', { skip }, () => {
     assert.equal(served, `${o25}:${PORT}`);
   });
 
+  test('a UDP name mapping: datagrams are spread over the addresses too (not health checked)', async () => {
+    await names.lab.startEcho({ udp: [9053] });
+    await names.dns.setRecords({ dns: [o25, o26] });
+    await names.startRouter({ EGRESS_DESTINATION: `53 udp dns.${ZONE} 9053` });
+    await waitForUpdates(1);
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < 4; i++) {
+      const reply = await names.lab.udpRequest('client', names.lab.addresses.pod4, 53);
+      assert.ok(reply.ok, JSON.stringify(reply));
+      seen[reply.reply.local] = (seen[reply.reply.local] ?? 0) + 1;
+      assert.equal(reply.reply.peer, names.lab.addresses.egressSource4, 'SNATed to the source');
+    }
+    assert.deepEqual(seen, { [`${o25}:9053`]: 2, [`${o26}:9053`]: 2 });
+  });
+
   test('a name as the fallback: every other port goes to its addresses', async () => {
     await names.dns.setRecords({ db: [o26] });
     await names.startRouter({ EGRESS_DESTINATION: [`80 tcp ${o25} ${PORT}`, `db.${ZONE}`].join('\n') });
