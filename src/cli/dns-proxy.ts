@@ -23,6 +23,8 @@ Environment:
   EGRESS_DNS_PROXY_MAX_TTL_SECONDS   re-resolve a name at least this often (default 30)
   EGRESS_DNS_PROXY_NEGATIVE_HOLD_SECONDS  keep the addresses of a name gone from DNS (default 30)
   EGRESS_DNS_PROXY_MAX_CONNECTIONS   open connections at most, over all entries (default 4000)
+  EGRESS_DNS_PROXY_WORKERS           worker processes; 0: as many as the CPUs the container may use,
+                                     1: one process (default 0)
 `;
 
 /**
@@ -62,6 +64,36 @@ export async function runDnsProxy(
   if (check) {
     const { formatCheck } = await import('../dns-proxy/format-entries.js');
     stdout.write(`${formatCheck(config).join('\n')}\n`);
+    return;
+  }
+  const { isWorkerProcess } = await import('../runtime/workers-link.js');
+  if (isWorkerProcess()) {
+    const [{ runDnsProxyWorker }, { DnsProxyStartError }] = await Promise.all([
+      import('../runtime/workers-dns-proxy.js'),
+      import('../dns-proxy/service.js'),
+    ]);
+    try {
+      await runDnsProxyWorker(config);
+    } catch (error) {
+      if (error instanceof DnsProxyStartError)
+        throw new ExitError(`egress-router dns-proxy: ${error.message}`, 1, { cause: error });
+      throw error;
+    }
+    return;
+  }
+  const { availableCpus } = await import('../runtime/cpus.js');
+  const workers = config.settings.workers === 0 ? availableCpus() : config.settings.workers;
+  if (workers > 1) {
+    const [{ superviseDnsProxy }, { WorkersStartError }] = await Promise.all([
+      import('../runtime/workers-dns-proxy.js'),
+      import('../runtime/workers-serve.js'),
+    ]);
+    try {
+      await superviseDnsProxy(config, workers);
+    } catch (error) {
+      if (error instanceof WorkersStartError) throw new ExitError(error.message, 1, { cause: error });
+      throw error;
+    }
     return;
   }
 

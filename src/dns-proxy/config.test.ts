@@ -10,6 +10,7 @@ import {
   DEFAULT_MAX_TTL_SECONDS,
   DEFAULT_MIN_TTL_SECONDS,
   DEFAULT_NEGATIVE_HOLD_SECONDS,
+  DEFAULT_WORKERS,
   defaultSettings,
   parseDestinationText,
   parseDnsProxyConfig,
@@ -30,6 +31,7 @@ describe('parseDnsProxySettings()', () => {
         maxTtlMs: DEFAULT_MAX_TTL_SECONDS * 1000,
         negativeHoldMs: DEFAULT_NEGATIVE_HOLD_SECONDS * 1000,
         maxConnections: DEFAULT_MAX_CONNECTIONS,
+        workers: DEFAULT_WORKERS,
       },
     });
   });
@@ -45,6 +47,7 @@ describe('parseDnsProxySettings()', () => {
       EGRESS_DNS_PROXY_MAX_TTL_SECONDS: '2',
       EGRESS_DNS_PROXY_NEGATIVE_HOLD_SECONDS: '0',
       EGRESS_DNS_PROXY_MAX_CONNECTIONS: '10',
+      EGRESS_DNS_PROXY_WORKERS: '3',
     });
     assert.deepEqual(result, {
       ok: true,
@@ -58,6 +61,7 @@ describe('parseDnsProxySettings()', () => {
         maxTtlMs: 2000,
         negativeHoldMs: 0,
         maxConnections: 10,
+        workers: 3,
       },
     });
   });
@@ -75,6 +79,10 @@ describe('parseDnsProxySettings()', () => {
     ['EGRESS_DNS_PROXY_MAX_TTL_SECONDS', ' 5', 'must be a number of seconds from 0.1 to 86400'],
     ['EGRESS_DNS_PROXY_NEGATIVE_HOLD_SECONDS', 'forever', 'must be a number of seconds from 0 to 86400'],
     ['EGRESS_DNS_PROXY_MAX_CONNECTIONS', '0', 'must be a whole number from 1 to 1000000'],
+    ['EGRESS_DNS_PROXY_WORKERS', '-1', 'must be a whole number from 0 to 256'],
+    ['EGRESS_DNS_PROXY_WORKERS', '257', 'must be a whole number from 0 to 256'],
+    ['EGRESS_DNS_PROXY_WORKERS', '2.5', 'must be a whole number from 0 to 256'],
+    ['EGRESS_DNS_PROXY_WORKERS', 'auto', 'must be a whole number from 0 to 256'],
   ];
   for (const [variable, value, range] of bad) {
     test(`parseDnsProxySettings() refuses ${variable}='${value}'`, () => {

@@ -18,6 +18,10 @@ export const DEFAULT_MAX_TTL_SECONDS = 30;
 export const DEFAULT_NEGATIVE_HOLD_SECONDS = 30;
 /** Open relayed connections at most, over all entries (the old image's haproxy: `maxconn 4000`). */
 export const DEFAULT_MAX_CONNECTIONS = 4000;
+/** Worker processes unless EGRESS_DNS_PROXY_WORKERS says otherwise: 0, as many as the CPUs the container may use. */
+export const DEFAULT_WORKERS = 0;
+/** The most worker processes EGRESS_DNS_PROXY_WORKERS may ask for. */
+export const MAX_WORKERS = 256;
 /** The longest time a variable may name (timers of Node hold at most about 24 days). */
 const MAX_SECONDS = 86_400;
 
@@ -35,6 +39,7 @@ export interface DnsProxyEnv {
   readonly EGRESS_DNS_PROXY_MAX_TTL_SECONDS?: string | undefined;
   readonly EGRESS_DNS_PROXY_NEGATIVE_HOLD_SECONDS?: string | undefined;
   readonly EGRESS_DNS_PROXY_MAX_CONNECTIONS?: string | undefined;
+  readonly EGRESS_DNS_PROXY_WORKERS?: string | undefined;
 }
 
 /** How the proxy behaves, apart from its list. Times in milliseconds. */
@@ -49,6 +54,8 @@ export interface DnsProxySettings {
   readonly maxTtlMs: number;
   readonly negativeHoldMs: number;
   readonly maxConnections: number;
+  /** Worker processes serving the proxy ports; 0: as many as the CPUs the container may use; 1: one process. */
+  readonly workers: number;
 }
 
 /** What the caller read for EGRESS_DNS_PROXY_DESTINATION_FILE: the text, or why it could not be read. */
@@ -143,6 +150,14 @@ export const SETTINGS: readonly SettingSpec[] = [
     fallback: DEFAULT_MAX_CONNECTIONS,
     min: 1,
     max: 1_000_000,
+    unit: 'count',
+  },
+  {
+    variable: 'EGRESS_DNS_PROXY_WORKERS',
+    key: 'workers',
+    fallback: DEFAULT_WORKERS,
+    min: 0,
+    max: MAX_WORKERS,
     unit: 'count',
   },
 ];
