@@ -40,7 +40,13 @@ export async function runHttpProxy(
     return;
   }
   const policyEnv: PolicyEnv = env;
-  const file = readDestinationFile(env.EGRESS_HTTP_PROXY_DESTINATION_FILE);
+  // A worker of the supervisor (EGRESS_HTTP_PROXY_WORKERS) starts with the supervisor's policy.
+  const { connectToSupervisor, isWorkerProcess } = await import('../runtime/workers-link.js');
+  const worker = isWorkerProcess() && !values.check ? await connectToSupervisor() : undefined;
+  const file =
+    worker && env.EGRESS_HTTP_PROXY_DESTINATION_FILE
+      ? { text: worker.text }
+      : readDestinationFile(env.EGRESS_HTTP_PROXY_DESTINATION_FILE);
   const loaded = loadPolicy(policyEnv, file);
   if (!loaded.ok) {
     if (values.check) {
@@ -60,11 +66,24 @@ export async function runHttpProxy(
     stdout.write(`${describePolicy(loaded.compiled.policy).join('\n')}\n`);
     return;
   }
+  const { availableCpus } = await import('../runtime/cpus.js');
+  const workers = settings.value.workers === 0 ? availableCpus() : settings.value.workers;
   const { serveHttpProxy } = await import('../proxy/serve.js');
+  const { superviseHttpProxy } = await import('../runtime/workers-http-proxy.js');
+  const { WorkersStartError } = await import('../runtime/workers-serve.js');
   try {
-    await serveHttpProxy(env, settings.value, loaded);
+    if (!worker && workers > 1) await superviseHttpProxy(env, settings.value, loaded, workers);
+    // A worker's admin port is the supervisor's.
+    else
+      await serveHttpProxy(
+        env,
+        worker ? { ...settings.value, adminPort: 0 } : settings.value,
+        loaded,
+        worker,
+      );
   } catch (error) {
-    if (error instanceof ProxyStartError) throw new ExitError(error.message, 1, { cause: error });
+    if (error instanceof ProxyStartError || error instanceof WorkersStartError)
+      throw new ExitError(error.message, 1, { cause: error });
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { startAdminServer } from '../runtime/admin-server.js';
 import { followFile } from '../runtime/follow-file.js';
 import { batchedStdout, createLogger } from '../runtime/logger.js';
+import type { WorkerLink } from '../runtime/workers-link.js';
 import { ProxyStartError } from './errors.js';
 import { type LoadedPolicy, loadPolicy } from './load-policy.js';
 import { createSelfCheck } from './local-addresses.js';
@@ -18,19 +19,19 @@ import { createResolver } from './upstream.js';
  * @param env the environment (for reloads)
  * @param settings the validated settings
  * @param initial the policy loaded at start
+ * @param worker as a worker of superviseHttpProxy: the supervisor's link (logs, reloads, metrics, stop)
  * @throws ProxyStartError when a port cannot be listened on (its message is the line to print)
  */
 export async function serveHttpProxy(
   env: NodeJS.ProcessEnv,
   settings: ProxySettings,
   initial: LoadedPolicy & { ok: true },
+  worker?: WorkerLink,
 ): Promise<void> {
   // One line per request: written in batches (batchedStdout).
-  const log = createLogger({
-    debug: settings.debug,
-    name: 'egress-http-proxy',
-    destination: batchedStdout(),
-  });
+  const log =
+    worker?.logger({ debug: settings.debug, name: 'egress-http-proxy' }) ??
+    createLogger({ debug: settings.debug, name: 'egress-http-proxy', destination: batchedStdout() });
   const metrics = createProxyMetrics();
   let policy: CompiledPolicy = initial.compiled;
   metrics.rules.set(policy.rules.length);
@@ -61,7 +62,8 @@ export async function serveHttpProxy(
           );
         });
 
-  const path = env.EGRESS_HTTP_PROXY_DESTINATION_FILE;
+  // A worker's policy comes from the supervisor, which follows the file.
+  const path = worker ? undefined : env.EGRESS_HTTP_PROXY_DESTINATION_FILE;
   const follower = path
     ? followFile(path, initial.text, (change) => {
         if ('error' in change) {
@@ -90,6 +92,17 @@ export async function serveHttpProxy(
     : undefined;
 
   ready = true;
+  worker?.serve({
+    registry: metrics.registry,
+    reload(text) {
+      const next = loadPolicy(env, { text });
+      if (!next.ok) return { ok: false, error: next.errors[0]!.message };
+      policy = next.compiled;
+      metrics.rules.set(policy.rules.length);
+      log.info({ rules: policy.rules.length, allowRest: policy.policy.allowRest }, 'policy reloaded');
+      return { ok: true };
+    },
+  });
   log.info(
     {
       port: settings.port,
@@ -102,6 +115,7 @@ export async function serveHttpProxy(
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
+    worker?.onStop(() => resolve());
   });
   ready = false;
   follower?.close();
@@ -109,6 +123,7 @@ export async function serveHttpProxy(
   await proxy.drain(settings.drainMs);
   await admin?.close();
   log.info({}, 'stopped');
+  worker?.close();
 }
 
 async function listen(server: import('node:net').Server, port: number): Promise<void> {

@@ -14,6 +14,7 @@ const DEFAULTS: ProxySettings = {
   responseTimeoutMs: 60_000,
   idleTimeoutMs: 600_000,
   drainMs: 25_000,
+  workers: 0,
   debug: false,
 };
 
@@ -37,6 +38,7 @@ describe('parseProxySettings()', () => {
     ['EGRESS_HTTP_PROXY_RESPONSE_TIMEOUT_MS', 'responseTimeoutMs', '0100', 100],
     ['EGRESS_HTTP_PROXY_IDLE_TIMEOUT_MS', 'idleTimeoutMs', '1000', 1000],
     ['EGRESS_HTTP_PROXY_DRAIN_MS', 'drainMs', '0', 0],
+    ['EGRESS_HTTP_PROXY_WORKERS', 'workers', '2', 2],
   ];
   for (const [variable, key, text, value] of variables) {
     test(`parseProxySettings() reads ${variable}=${text}`, () => {
@@ -109,6 +111,16 @@ describe('parseProxySettings()', () => {
       'EGRESS_HTTP_PROXY_MAX_CONNECTIONS',
       '0',
       "EGRESS_HTTP_PROXY_MAX_CONNECTIONS '0' is invalid, must be a whole number from 1 to 1000000",
+    ],
+    [
+      'EGRESS_HTTP_PROXY_WORKERS',
+      '257',
+      "EGRESS_HTTP_PROXY_WORKERS '257' is invalid, must be a whole number from 0 to 256",
+    ],
+    [
+      'EGRESS_HTTP_PROXY_WORKERS',
+      'auto',
+      "EGRESS_HTTP_PROXY_WORKERS 'auto' is invalid, must be a whole number from 0 to 256",
     ],
     [
       'EGRESS_HTTP_PROXY_IDLE_TIMEOUT_MS',

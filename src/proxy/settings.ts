@@ -12,6 +12,8 @@ export interface ProxySettings {
   readonly responseTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly drainMs: number;
+  /** Worker processes serving the proxy port; 0: as many as the CPUs the container may use; 1: one process. */
+  readonly workers: number;
   readonly debug: boolean;
 }
 
@@ -114,6 +116,14 @@ export const PROXY_SETTINGS: readonly SettingSpec[] = [
     min: 0,
     max: 3_600_000,
     doc: 'on SIGTERM: how long open tunnels and requests may finish before they are cut',
+  },
+  {
+    variable: 'EGRESS_HTTP_PROXY_WORKERS',
+    key: 'workers',
+    default: 0,
+    min: 0,
+    max: 256,
+    doc: 'worker processes serving the proxy port; 0: as many as the CPUs the container may use, 1: one process',
   },
 ];
 

@@ -178,9 +178,10 @@ export function startWorkers(options: WorkersOptions): Workers {
     slot.startedAt = Date.now();
     const worker = cluster.fork({ [WORKER_INDEX_VARIABLE]: String(slot.index) });
     slot.worker = worker;
+    // Held until the worker is ready: a start failure is then one line (the supervisor's), not one per worker.
     worker.process.stderr?.on('data', (chunk: Buffer) => {
-      process.stderr.write(chunk);
-      slot.stderrTail = (slot.stderrTail + chunk.toString('utf8')).slice(-4096);
+      if (slot.ready) process.stderr.write(chunk);
+      else slot.stderrTail = (slot.stderrTail + chunk.toString('utf8')).slice(-4096);
     });
     worker.on('message', (message: unknown) => {
       if (!isEgressMessage(message)) return;
@@ -190,6 +191,8 @@ export function startWorkers(options: WorkersOptions): Workers {
         send(worker, { t: 'egress-init', text });
       } else if (m.t === 'egress-ready') {
         slot.ready = true;
+        process.stderr.write(slot.stderrTail);
+        slot.stderrTail = '';
         // A reload that ran while it started did not reach it.
         if (slot.text !== text) void ask(slot, { t: 'egress-reload', id: nextId++, text }, RELOAD_TIMEOUT_MS);
         log.info({ event: 'worker', index: slot.index, pid: worker.process.pid }, 'worker ready');
@@ -201,7 +204,8 @@ export function startWorkers(options: WorkersOptions): Workers {
         pending.get(m.id)?.(m);
       }
     });
-    worker.on('exit', (code, signal) => exited(slot, worker, code, signal));
+    // 'close' rather than 'exit': its stderr has been read to the end then.
+    worker.process.once('close', (code, signal) => exited(slot, worker, code, signal));
   };
 
   const exited = (slot: Slot, worker: Worker, code: number | null, signal: string | null): void => {
@@ -225,6 +229,7 @@ export function startWorkers(options: WorkersOptions): Workers {
       if (slots.every((s) => s.worker === undefined)) allExited?.();
       return;
     }
+    process.stderr.write(slot.stderrTail);
     const uptimeMs = Date.now() - slot.startedAt;
     slot.crashes = crashesInARow(slot.crashes, uptimeMs);
     const delayMs = restartDelayMs(slot.crashes);
