@@ -20,16 +20,17 @@ export interface CheckDeps {
   readonly resolve: (name: string) => Promise<NumericIp[]>;
 }
 
+/** Who waits for a check: one of the two is called, once (an object, not two closures per request). */
+export interface CheckListener {
+  allowed(checked: Checked): void;
+  refused(error: ProxyError): void;
+}
+
 /**
- * Checks a target and calls `allowed` or `refused` with the outcome. The decision (rule, reason)
- * is recorded in `entry` (the request's log entry), also when it denies.
+ * Checks a target and calls the listener's `allowed` or `refused` with the outcome. The decision
+ * (rule, reason) is recorded in `entry` (the request's log entry), also when it denies.
  */
-export type CheckTarget = (
-  target: Target,
-  entry: Record<string, unknown>,
-  allowed: (checked: Checked) => void,
-  refused: (error: ProxyError) => void,
-) => void;
+export type CheckTarget = (target: Target, entry: Record<string, unknown>, listener: CheckListener) => void;
 
 /**
  * Makes the target check of the proxy: the policy's decision for an IP literal at once (no
@@ -83,16 +84,22 @@ export function createTargetCheck(deps: CheckDeps): CheckTarget {
     return { decision, addresses };
   }
 
-  return (target, entry, allowed, refused) => {
+  return (target, entry, listener) => {
     let checked: Checked | Promise<Checked>;
     try {
       checked = check(target, entry);
     } catch (error) {
-      refused(error as ProxyError);
+      listener.refused(error as ProxyError);
       return;
     }
-    if (checked instanceof Promise) checked.then(allowed, refused);
-    else allowed(checked);
+    if (checked instanceof Promise) {
+      checked.then(
+        (value) => listener.allowed(value),
+        (error: ProxyError) => listener.refused(error),
+      );
+    } else {
+      listener.allowed(checked);
+    }
   };
 }
 

@@ -51,7 +51,7 @@ export class ClientConnection implements ExchangeClient {
   started = 0;
   /** The plain HTTP request being served. */
   private request: ForwardedRequest | undefined;
-  /** The tunnel, once CONNECT succeeded. */
+  /** The CONNECT being set up or relayed. */
   private tunnel: Tunnel | undefined;
   private ended = false;
   private paused = false;
@@ -161,6 +161,7 @@ export class ClientConnection implements ExchangeClient {
     const phase = this.phase;
     this.phase = 'closed';
     this.onClosed(this);
+    this.tunnel?.clientClosed();
     if (phase === 'busy') {
       this.request?.clientClosed(this.deadlineKind === 'request' && performance.now() >= this.deadline);
     }
@@ -228,7 +229,7 @@ export class ClientConnection implements ExchangeClient {
     this.started = performance.now();
     if (head.method === 'CONNECT') {
       this.deadlineKind = 'none';
-      openTunnel(this, this.ctx, head);
+      this.tunnel = openTunnel(this, this.ctx, head);
     } else if (head.upgrade) {
       this.refuseUpgrade(head);
     } else {
@@ -273,12 +274,10 @@ export class ClientConnection implements ExchangeClient {
   /**
    * A CONNECT succeeded: the tunnel takes the socket over; the connection reads no more heads.
    *
-   * @param tunnel the tunnel (the sweep checks its idle time)
    * @returns what the client sent after the head, and whether it has ended its side
    */
-  handOver(tunnel: Tunnel): HandOver {
+  handOver(): HandOver {
     this.phase = 'tunnel';
-    this.tunnel = tunnel;
     this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);
     this.resumeReading();
@@ -358,10 +357,7 @@ export class ClientConnection implements ExchangeClient {
       this.unwritten = this.socket.writableLength;
       if (this.unwritten > 0) this.deadline = now + this.ctx.settings.keepAliveTimeoutMs;
     }
-    if (this.tunnel !== undefined) {
-      this.tunnel.expire(now);
-      return;
-    }
+    if (this.tunnel?.expire(now)) return;
     if (this.deadlineKind === 'none' || now < this.deadline) return;
     switch (this.phase) {
       case 'closed':

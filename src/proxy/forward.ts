@@ -1,5 +1,4 @@
-import type { Checked } from './check-target.js';
-import { decisionOf } from './check-target.js';
+import { type Checked, type CheckListener, decisionOf } from './check-target.js';
 import { type ClientConnection, REQUEST_TIMEOUT } from './client-connection.js';
 import type { ProxyContext } from './context.js';
 import { ProxyError, statusFor } from './errors.js';
@@ -13,7 +12,7 @@ import { parseAbsoluteTarget } from './target.js';
  * (an Exchange, src/proxy/exchange.ts) or refused with the proxy's own answer; logged and counted
  * once, however it ends.
  */
-export class ForwardedRequest {
+export class ForwardedRequest implements CheckListener {
   /** The exchange with the destination, while there is one. */
   exchange: Exchange | undefined;
   /** The log entry, until it is written. */
@@ -61,17 +60,30 @@ export class ForwardedRequest {
         if (rest !== undefined) conn.hold(rest);
       }
     }
-    const allowed = ({ addresses }: Checked) => {
-      entry.decision = 'allow';
-      if (this.exchange === exchange && conn.serves(this)) exchange.start(addresses);
-    };
-    const refused = (error: ProxyError) => {
-      if (this.exchange !== exchange || !conn.serves(this)) return;
-      exchange.abort();
-      this.exchange = undefined;
-      this.refuse(error, decisionOf(error), exchange.bytesIn);
-    };
-    ctx.checkTarget(target, entry, allowed, refused);
+    ctx.checkTarget(target, entry, this);
+  }
+
+  /**
+   * The target is allowed: the exchange starts, unless the request is no longer served.
+   *
+   * @param checked the allowed addresses
+   */
+  allowed({ addresses }: Checked): void {
+    if (this.entry !== undefined) this.entry.decision = 'allow';
+    if (this.exchange !== undefined && this.conn.serves(this)) this.exchange.start(addresses);
+  }
+
+  /**
+   * The target is refused: answered with the reason, unless the request is no longer served.
+   *
+   * @param error why
+   */
+  refused(error: ProxyError): void {
+    const exchange = this.exchange;
+    if (exchange === undefined || !this.conn.serves(this)) return;
+    exchange.abort();
+    this.exchange = undefined;
+    this.refuse(error, decisionOf(error), exchange.bytesIn);
   }
 
   /** Answers a request the proxy does not forward; the connection goes on unless a body is unread. */

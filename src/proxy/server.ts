@@ -69,7 +69,8 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
   });
   server.maxConnections = settings.maxConnections;
 
-  // One timer for every deadline (head, body, keep-alive, destination answer, pooled connections),
+  // One timer for every deadline (head, body, keep-alive, a tunnel's connect and idle time, destination
+  // answer, pooled connections),
   // as Node's HTTP server checks its connections: nothing is armed or cleared per request.
   const tick = Math.max(
     25,
@@ -80,6 +81,7 @@ export function createEgressProxy(deps: ProxyDeps): EgressProxy {
       settings.responseTimeoutMs / 4,
       settings.requestTimeoutMs / 4,
       settings.idleTimeoutMs / 4,
+      settings.connectTimeoutMs / 4,
     ),
   );
   const sweep = setInterval(() => {

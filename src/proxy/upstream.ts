@@ -1,6 +1,5 @@
 import { lookup } from 'node:dns/promises';
 import { connect, type Socket } from 'node:net';
-import { SocketReader } from '../runtime/socket-reader.js';
 import { connectErrorCode, ProxyError } from './errors.js';
 import { createHostsLookup } from './hosts-file.js';
 import { type NumericIp, numericIpToString, toNumericIp } from './policy/ip.js';
@@ -47,36 +46,6 @@ export function createResolver(hosts: (name: string) => NumericIp[] | undefined 
   };
 }
 
-/** A connected socket to one of the allowed addresses. */
-export interface Upstream {
-  readonly socket: Socket;
-  readonly address: NumericIp;
-  /** Reads the socket (into a buffer of its own); nothing is relayed until it is attached. */
-  readonly reader: SocketReader;
-}
-
-/**
- * Connects to the first address that accepts, in order, each attempt bounded by `timeoutMs`. Only
- * the given (allowed) addresses are tried: nothing is resolved again here, so there is no window for
- * DNS rebinding between the check and the connection.
- *
- * @param addresses the allowed addresses
- * @param port the destination port
- * @param timeoutMs the connect timeout of each attempt
- * @returns the connected socket and the address used
- * @throws ProxyError with the last attempt's failure (CONNECT_REFUSED, UNREACHABLE, CONNECT_TIMEOUT...)
- */
-export function connectFirst(
-  addresses: readonly NumericIp[],
-  port: number,
-  timeoutMs: number,
-): Promise<Upstream> {
-  return firstThatConnects(addresses, async (address) => ({
-    ...(await connectOne(address, port, timeoutMs)),
-    address,
-  }));
-}
-
 /**
  * Tries the addresses in order until one attempt succeeds.
  *
@@ -100,24 +69,6 @@ export async function firstThatConnects<T>(
   throw last ?? new ProxyError('UNREACHABLE', 'no address to connect to');
 }
 
-async function connectOne(
-  address: NumericIp,
-  port: number,
-  timeoutMs: number,
-): Promise<{ socket: Socket; reader: SocketReader }> {
-  const reader = new SocketReader();
-  try {
-    const socket = await connectSocket(address, port, timeoutMs, {
-      allowHalfOpen: true,
-      onread: reader.onread,
-    });
-    return { socket, reader };
-  } catch (error) {
-    reader.release(); // nothing was read: no buffer is in use
-    throw error;
-  }
-}
-
 /**
  * Connects to one address, bounded by `timeoutMs`; the socket has Nagle off (heads and bodies go
  * out as separate writes: with Nagle, the second would wait for the destination's delayed ACK).
@@ -125,7 +76,7 @@ async function connectOne(
  * @param address the address
  * @param port the port
  * @param timeoutMs the connect timeout
- * @param options half-open tunnels, and a reader (net.connect's `onread`)
+ * @param options half-open sockets
  * @returns the connected socket
  * @throws ProxyError (CONNECT_REFUSED, UNREACHABLE, CONNECT_TIMEOUT...) with the socket error as cause
  */
@@ -133,7 +84,7 @@ export function connectSocket(
   address: NumericIp,
   port: number,
   timeoutMs: number,
-  options: { allowHalfOpen?: boolean; onread?: SocketReader['onread'] } = {},
+  options: { allowHalfOpen?: boolean } = {},
 ): Promise<Socket> {
   const host = numericIpToString(address);
   const where = address.family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
