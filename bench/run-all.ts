@@ -26,12 +26,14 @@ export const BENCHMARKS = [
   'egress-datapath',
   'egress-scale',
   'router-names',
+  'proxy-workers',
 ] as const;
 /** Per benchmark (each also has its own watchdog, 90-180 s); the suite normally takes 4-6 minutes. */
 const TIMEOUT_MS = 190_000;
 /** The HTTP proxy comparison runs three proxies for three rounds: it gets longer. */
 const TIMEOUT_MS_OF: Partial<Record<string, number>> = {
   'http-proxy': 600_000,
+  'proxy-workers': 320_000,
   'node-firewall-apply': 200_000,
   'node-firewall-datapath': 400_000,
   'router-names': 300_000,
