@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import type { ProcessHandle } from '../src/lab/index.js';
 import { groupMembers } from '../src/lab/process.js';
 import { parseSample } from '../src/runtime/prometheus-sum.js';
+import { DnsProxyLab, jsonLines } from './dns-proxy/_dns-lab.js';
 import {
   BIN,
   configMapDir,
@@ -171,6 +173,130 @@ describe('http-proxy with 2 workers', { skip }, () => {
     assert.deepEqual(await proxy.handle.exited, { code: 0, signal: null });
     await loggedBy(proxy, 'stopped', [0, 1, 2]);
     assert.equal(proxy.logs().filter((l) => l.msg === 'tunnel' && l.status === 200).length >= 6, true);
+  });
+});
+
+// EGRESS_DNS_PROXY_WORKERS: the same supervisor for the DNS proxy's ports.
+describe('dns-proxy with 2 workers', { skip }, () => {
+  let dl: DnsProxyLab;
+  let proxy: ProcessHandle;
+  let configMap: ReturnType<typeof configMapDir>;
+  const lines = () => jsonLines<LogLine>(proxy);
+  const waitLine = async (match: (l: LogLine) => boolean, timeoutMs = 5000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = lines().find(match);
+      if (found) return found;
+      assert.ok(Date.now() < deadline && proxy.running(), `no such line: ${proxy.output().stdout}`);
+      await sleep(50);
+    }
+  };
+  const byDnsWorker = async (msg: string, expected: number[]) => {
+    const deadline = Date.now() + 3000;
+    const seen = () =>
+      [
+        ...new Set(
+          lines()
+            .filter((l) => l.msg === msg)
+            .map((l) => l.worker),
+        ),
+      ].sort();
+    while (JSON.stringify(seen()) !== JSON.stringify(expected)) {
+      if (Date.now() > deadline) assert.deepEqual(seen(), expected, msg);
+      await sleep(50);
+    }
+  };
+  before(async () => {
+    dl = await DnsProxyLab.create({ prefix: `dwk${process.pid}` });
+    await dl.setRecords({ one: ['203.0.113.25'] });
+    await dl.startUpstream(['7001', '7003']);
+    configMap = configMapDir('9301 203.0.113.25 7001\n');
+    proxy = await dl.startProxy({
+      EGRESS_DNS_PROXY_DESTINATION_FILE: configMap.path,
+      EGRESS_DNS_PROXY_WORKERS: '2',
+      EGRESS_DNS_PROXY_DRAIN_TIMEOUT_SECONDS: '5',
+      EGRESS_DNS_PROXY_MIN_TTL_SECONDS: '0.5',
+      EGRESS_DNS_PROXY_MAX_TTL_SECONDS: '2',
+    });
+    await waitLine((l) => l.msg === 'workers started', 10_000);
+  });
+  after(async () => {
+    try {
+      await dl?.destroy();
+    } finally {
+      configMap?.remove();
+    }
+  });
+
+  test('a list reload reaches every worker; a bad one is refused once, everywhere', async () => {
+    configMap.update('9301 203.0.113.25 7001\n9302 one.egress.test 7003\n');
+    await waitLine((l) => l.msg === 'destination list applied in every worker');
+    await byDnsWorker('destination list applied', [1, 2]);
+    const outcomes = await dl.requests(9302, 10);
+    assert.deepEqual([...new Set(outcomes.map((o) => (o.ok ? o.local : o.failure)))], ['203.0.113.25:7003']);
+
+    configMap.update('9301 203.0.113.25 7001\n9303 not-a-name\n');
+    const invalid = await waitLine((l) => l.msg === 'invalid destination list, the running list stays');
+    assert.equal(invalid.worker, 0);
+    assert.equal(invalid.error, "Bad destination '9303 not-a-name'");
+    await sleep(700);
+    assert.equal(
+      lines().filter((l) => l.msg === 'invalid destination list, the running list stays').length,
+      1,
+    );
+    assert.equal(lines().filter((l) => l.msg === 'destination list applied').length, 2, 'no worker changed');
+    const { body } = await dl.admin('/metrics');
+    assert.equal(metric(body, 'egress_dns_proxy_reloads_total{result="applied"}'), 1);
+    assert.equal(metric(body, 'egress_dns_proxy_reloads_total{result="invalid"}'), 1);
+    assert.equal(
+      metric(
+        body,
+        'egress_dns_proxy_connections_total{port="9302",destination="one.egress.test",result="ok"}',
+      ),
+      10,
+      'summed over the workers',
+    );
+    assert.equal(metric(body, 'egress_dns_proxy_addresses{port="9302",destination="one.egress.test"}'), 1);
+  });
+
+  test('a worker killed with SIGKILL is restarted with the running list, and counted', async () => {
+    const started = lines().find((l) => l.msg === 'workers started');
+    const victim = (started!.pids as Record<string, number>)['2']!;
+    process.kill(victim, 'SIGKILL');
+    const exited = await waitLine((l) => l.msg === 'worker exited; restarting it');
+    assert.equal(exited.index, 2);
+    await waitLine(
+      (l) => l.msg === 'dns proxy started' && l.worker === 2 && (l.entries as string[]).length === 2,
+    );
+    const { body } = await dl.admin('/metrics');
+    assert.equal(metric(body, 'egress_dns_proxy_worker_restarts_total'), 1);
+    assert.equal(metric(body, 'egress_dns_proxy_workers'), 2);
+    const outcomes = await dl.requests(9302, 6);
+    assert.ok(outcomes.every((o) => o.ok));
+  });
+
+  test('SIGTERM drains every worker: an open connection finishes, new ones are refused, exit 0', async () => {
+    const held = await dl.hold(9301);
+    process.kill(proxy.pid, 'SIGTERM');
+    await waitLine((l) => l.msg === 'stopping: every worker drains');
+    await byDnsWorker('draining', [1, 2]);
+    const [refused] = await dl.requests(9301, 1);
+    assert.equal(!refused?.ok && refused?.failure, 'refused');
+    await sleep(300);
+    assert.equal(proxy.running(), true, 'still draining');
+    const summary = await held.finish();
+    assert.deepEqual(summary.errors, []);
+    assert.deepEqual(await proxy.exited, { code: 0, signal: null });
+    const stopped = lines().filter((l) => l.event === 'stopped' && l.worker !== 0);
+    assert.equal(
+      stopped.reduce((n, l) => n + Number(l.open), 0),
+      1,
+      'one connection was open, in one worker',
+    );
+    assert.equal(
+      stopped.reduce((n, l) => n + Number(l.cut), 0),
+      0,
+    );
   });
 });
 

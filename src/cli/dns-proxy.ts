@@ -51,8 +51,12 @@ export async function runDnsProxy(
     import('../dns-proxy/config.js'),
     import('../dns-proxy/errors.js'),
   ]);
-  const result = parseDnsProxyConfig(env, readDestinationFile(env.EGRESS_DNS_PROXY_DESTINATION_FILE));
   const check = values.check === true || env.EGRESS_DNS_PROXY_MODE === 'unit-test';
+  // A worker of the supervisor (EGRESS_DNS_PROXY_WORKERS) starts with the supervisor's list, not the file's.
+  const { connectToSupervisor, isWorkerProcess } = await import('../runtime/workers-link.js');
+  const link = isWorkerProcess() && !check ? await connectToSupervisor() : undefined;
+  const file = env.EGRESS_DNS_PROXY_DESTINATION_FILE;
+  const result = parseDnsProxyConfig(env, link && file ? { text: link.text } : readDestinationFile(file));
   if (!result.ok) {
     if (!check) throw new ExitError(result.errors[0]!.message);
     const origin = env.EGRESS_DNS_PROXY_DESTINATION_FILE || 'EGRESS_DNS_PROXY_DESTINATION';
@@ -66,14 +70,13 @@ export async function runDnsProxy(
     stdout.write(`${formatCheck(config).join('\n')}\n`);
     return;
   }
-  const { isWorkerProcess } = await import('../runtime/workers-link.js');
-  if (isWorkerProcess()) {
+  if (link) {
     const [{ runDnsProxyWorker }, { DnsProxyStartError }] = await Promise.all([
       import('../runtime/workers-dns-proxy.js'),
       import('../dns-proxy/service.js'),
     ]);
     try {
-      await runDnsProxyWorker(config);
+      await runDnsProxyWorker(config, link);
     } catch (error) {
       if (error instanceof DnsProxyStartError)
         throw new ExitError(`egress-router dns-proxy: ${error.message}`, 1, { cause: error });

@@ -5,7 +5,7 @@ import { formatEntry } from '../dns-proxy/format-entries.js';
 import { DnsProxyMetrics } from '../dns-proxy/metrics.js';
 import { DnsProxy } from '../dns-proxy/proxy.js';
 import { DnsProxyStartError } from '../dns-proxy/service.js';
-import { connectToSupervisor } from './workers-link.js';
+import type { WorkerLink } from './workers-link.js';
 import { superviseWorkers } from './workers-serve.js';
 
 const NAME = 'egress-dns-proxy';
@@ -83,11 +83,11 @@ export async function superviseDnsProxy(config: DnsProxyConfig, count: number): 
  * (the supervisor serves it) and no file to follow (the supervisor sends the lists). Runs until
  * the supervisor, SIGTERM or SIGINT says stop, then drains; a second stop ends the drain at once.
  *
- * @param config the validated configuration (its list is replaced by the supervisor's)
+ * @param config the validated configuration (its list is the supervisor's, `link.text`)
+ * @param link the channel to the supervisor
  * @throws DnsProxyStartError when a proxy port cannot be listened on
  */
-export async function runDnsProxyWorker(config: DnsProxyConfig): Promise<void> {
-  const link = await connectToSupervisor();
+export async function runDnsProxyWorker(config: DnsProxyConfig, link: WorkerLink): Promise<void> {
   const { settings } = config;
   const log = link.logger({ debug: settings.debug, name: NAME });
   const registry = new Registry();
