@@ -85,7 +85,8 @@ export async function runDnsProxy(
     return;
   }
   const { availableCpus } = await import('../runtime/cpus.js');
-  const workers = config.settings.workers === 0 ? availableCpus() : config.settings.workers;
+  const { canStartWorkers } = await import('../runtime/workers.js');
+  const workers = !canStartWorkers('dns-proxy') ? 1 : config.settings.workers || availableCpus();
   if (workers > 1) {
     const [{ superviseDnsProxy }, { WorkersStartError }] = await Promise.all([
       import('../runtime/workers-dns-proxy.js'),

@@ -67,7 +67,8 @@ export async function runHttpProxy(
     return;
   }
   const { availableCpus } = await import('../runtime/cpus.js');
-  const workers = settings.value.workers === 0 ? availableCpus() : settings.value.workers;
+  const { canStartWorkers } = await import('../runtime/workers.js');
+  const workers = !canStartWorkers('http-proxy') ? 1 : settings.value.workers || availableCpus();
   const { serveHttpProxy } = await import('../proxy/serve.js');
   const { superviseHttpProxy } = await import('../runtime/workers-http-proxy.js');
   const { WorkersStartError } = await import('../runtime/workers-serve.js');

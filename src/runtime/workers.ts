@@ -70,6 +70,18 @@ export interface Workers {
   stop(now?: boolean): Promise<void>;
 }
 
+/**
+ * Whether this process can start workers for `command`: it runs as `egress-router <command>`, so
+ * that a worker (this process's command again) runs that command too. A caller of the command's
+ * function inside another program (a test) runs as one process.
+ *
+ * @param command the CLI command (`http-proxy`, `dns-proxy`)
+ * @returns true when process.argv names the command
+ */
+export function canStartWorkers(command: string): boolean {
+  return process.argv[2] === command;
+}
+
 /** One worker slot (1 to N): the process in it now, and its crash history. */
 interface Slot {
   readonly index: number;
