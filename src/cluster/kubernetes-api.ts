@@ -70,6 +70,26 @@ export interface KubernetesApi {
    * @returns a function that aborts the watch (idempotent; `done` is not called after it)
    */
   watch(path: string, query: Readonly<Record<string, string>>, callbacks: WatchCallbacks): () => void;
+  /**
+   * Sends one request with a JSON body (or none): a create (`POST`), a replace (`PUT`), a `GET` of
+   * one object. Any status resolves: the caller decides (a 409 is an answer, not a failure).
+   *
+   * @param method `GET`, `POST` or `PUT`
+   * @param path e.g. `/apis/coordination.k8s.io/v1/namespaces/ns/leases/name`
+   * @param body the object to send, as JSON
+   * @param signal aborts the request
+   * @returns the status and the parsed JSON answer (undefined when it is not JSON)
+   * @throws KubernetesApiError when there is no answer (refused, timed out, aborted)
+   */
+  send(method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, signal: AbortSignal): Promise<SendAnswer>;
+}
+
+/** What {@link KubernetesApi.send} resolves with. */
+export interface SendAnswer {
+  readonly status: number;
+  readonly body: unknown;
+  /** `409 Conflict: <the server's message>`, one line, for a status other than 2xx. */
+  readonly error?: KubernetesApiError;
 }
 
 /** TCP keep-alive on API connections, so that a dead peer ends a quiet watch. */
@@ -172,13 +192,28 @@ export function createKubernetesApi(config: KubeConfig): KubernetesApi {
         abort.abort();
       };
     },
+    async send(method, path, body, signal) {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const response = await openRequest(config, server, path, {}, signal, false, { method, payload });
+      const text = await readText(response);
+      const status = response.statusCode ?? 0;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      return status >= 200 && status < 300
+        ? { status, body: parsed }
+        : { status, body: parsed, error: statusError(status, text) };
+    },
   };
 }
 
 /**
- * Sends a GET; resolves with the response (any status) once its headers are in. The connection may
- * stay idle ANSWER_TIMEOUT_MS: until the headers for a watch (whose stream may then be quiet for
- * minutes), throughout for a list.
+ * Sends a request (a GET unless told); resolves with the response (any status) once its headers
+ * are in. The connection may stay idle ANSWER_TIMEOUT_MS: until the headers for a watch (whose
+ * stream may then be quiet for minutes), throughout for a list.
  */
 async function openRequest(
   config: KubeConfig,
@@ -187,6 +222,7 @@ async function openRequest(
   query: Readonly<Record<string, string>>,
   signal: AbortSignal,
   stream: boolean,
+  write?: { readonly method: string; readonly payload: string | undefined },
 ): Promise<IncomingMessage> {
   // As the library's Watch builds it: a server URL with a path prefix keeps it.
   const url = new URL(server + path);
@@ -203,10 +239,15 @@ async function openRequest(
     const request = send(
       url,
       {
-        method: 'GET',
+        method: write?.method ?? 'GET',
         agent: options.agent,
         auth: options.auth,
-        headers: { ...options.headers, accept: 'application/json', 'user-agent': USER_AGENT },
+        headers: {
+          ...options.headers,
+          accept: 'application/json',
+          'user-agent': USER_AGENT,
+          ...(write?.payload === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         signal,
       },
       (response) => {
@@ -221,7 +262,7 @@ async function openRequest(
         new KubernetesApiError(`${url.host} sent nothing for ${ANSWER_TIMEOUT_MS / 1000} s`, undefined),
       ),
     );
-    request.end();
+    request.end(write?.payload);
   });
 }
 

@@ -57,10 +57,12 @@ export interface KubernetesSourceOptions {
  * whole state after changes, at most one per `debounceMs`.
  *
  * @param options see KubernetesSourceOptions
- * @returns a source described as `kubernetes <server URL>`
+ * @returns a source described as `kubernetes <server URL>`, with its API (the node Leases write there)
  * @throws Error (one line) when the configuration cannot be read
  */
-export function createKubernetesSource(options: KubernetesSourceOptions = {}): ObjectSource {
+export function createKubernetesSource(
+  options: KubernetesSourceOptions = {},
+): ObjectSource & { readonly api: KubernetesApi } {
   return new KubernetesSource(createKubernetesApi(loadKubeConfig(options.kubeconfig)), options);
 }
 
@@ -77,7 +79,7 @@ class KubernetesSource implements ObjectSource {
   #rejectStart: ((error: Error) => void) | undefined;
 
   constructor(
-    private readonly api: KubernetesApi,
+    readonly api: KubernetesApi,
     options: KubernetesSourceOptions,
   ) {
     this.description = `kubernetes ${api.server}`;

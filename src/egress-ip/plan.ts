@@ -16,6 +16,8 @@ export interface EgressIpInput {
   readonly clusterNetworks: readonly IpRange[];
   /** Automatic mode: the nodes that answer (this node always does). Default: every node. */
   readonly alive?: ReadonlySet<string>;
+  /** Automatic mode: false while this node is fenced (its Lease not current): it gets nothing. */
+  readonly selfCandidate?: boolean;
   /** Automatic mode: which nodes say they host each IP now. */
   readonly current?: ReadonlyMap<string, readonly string[]>;
   /**
@@ -148,7 +150,7 @@ export function planEgressIps(input: EgressIpInput): EgressIpPlan {
     .map((n) => ({
       name: n.name,
       cidrs: n.cidrs,
-      alive: alive.has(n.name) || n.name === input.nodeName,
+      alive: n.name === input.nodeName ? input.selfCandidate !== false : alive.has(n.name),
       manual: n.ips.length,
     }));
   const automatic = new Map(

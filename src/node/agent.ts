@@ -12,7 +12,7 @@ import { buildFirewallTable } from '../firewall/ruleset.js';
 import { type AppliedTable, planTransaction, transactionSize } from '../firewall/transaction.js';
 import { type ElementSender, openElementSender } from '../network/nft-batch.js';
 import type { Logger } from '../runtime/logger.js';
-import { NodeEgressIps } from './egress-ips.js';
+import { NodeEgressIps, type NodeEgressIpsOptions } from './egress-ips.js';
 import { type NodeMetrics, registerNodeMetrics } from './metrics.js';
 import type { NodeStatus } from './status.js';
 
@@ -31,6 +31,8 @@ export interface NodeAgentOptions {
   readonly dns?: DnsTracker;
   /** The admin port of every node's agent: automatic egress IPs ask the others there (default 9093). */
   readonly adminPort?: number;
+  /** With the Kubernetes source: the API and namespace of the node Leases (automatic egress IPs). */
+  readonly egressLeases?: NodeEgressIpsOptions['leases'];
 }
 
 /** A running agent. */
@@ -114,6 +116,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     clusterNetworks: options.clusterNetworks,
     adminPort: options.adminPort ?? 9093,
     onChange: () => schedule(),
+    ...(options.egressLeases ? { leases: options.egressLeases } : {}),
+    log: (fields, msg) => log.info(fields, msg),
   });
 
   const reconcile = async (): Promise<void> => {

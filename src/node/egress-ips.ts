@@ -3,6 +3,8 @@
  * nodes' answers in automatic mode), adds their rules to the agent's table, sets the overlay and
  * the addresses up before the table's transaction and lets stale addresses go after it.
  */
+
+import type { KubernetesApi } from '../cluster/kubernetes-api.js';
 import type { ClusterState } from '../cluster/types.js';
 import {
   type AppliedOverlay,
@@ -11,6 +13,8 @@ import {
   type PrimaryInterface,
   releaseAddresses,
 } from '../egress-ip/apply.js';
+import { type LeaseKeeper, startLeaseKeeper } from '../egress-ip/lease-keeper.js';
+import type { LeaseTiming } from '../egress-ip/node-leases.js';
 import { type OverlayPlan, planOverlay } from '../egress-ip/overlay-plan.js';
 import { type EgressIpPlan, planEgressIps } from '../egress-ip/plan.js';
 import { type EgressHoldings, type PeerProber, startPeerProber } from '../egress-ip/probes.js';
@@ -38,6 +42,16 @@ export interface NodeEgressIpsOptions {
   readonly adminPort: number;
   /** Told when the other nodes' answers changed: reconcile again. */
   readonly onChange: () => void;
+  /**
+   * With the Kubernetes source: the node Leases decide who is alive and who holds what
+   * (node-leases.ts), when the API serves them; else the probes do.
+   */
+  readonly leases?: {
+    readonly api: KubernetesApi;
+    readonly namespace: string;
+    readonly timing?: Partial<LeaseTiming>;
+  };
+  readonly log?: (fields: Record<string, unknown>, msg: string) => void;
 }
 
 /** The agent's egress IP state between reconciles. */
@@ -48,6 +62,8 @@ export class NodeEgressIps {
   #applied: AppliedOverlay | undefined;
   #primary: PrimaryInterface | undefined;
   #prober: PeerProber | undefined;
+  /** The Lease keeper once started; null when the API serves no Leases (the probes decide). */
+  #keeper: LeaseKeeper | null | undefined;
   #holding: readonly string[] = [];
   /** Since when this node hosts each automatic IP. */
   #since = new Map<string, number>();
@@ -127,6 +143,31 @@ export class NodeEgressIps {
 
   close(): void {
     this.#prober?.close();
+    this.#keeper?.close();
+  }
+
+  /** The view to plan from: the Lease keeper (started on first use) or the probes. */
+  async #view(): Promise<{ view: PeerProber; keeper?: LeaseKeeper }> {
+    const { leases, nodeName, onChange, log } = this.#options;
+    if (leases && this.#keeper === undefined) {
+      this.#keeper =
+        (await startLeaseKeeper({
+          ...leases,
+          node: nodeName,
+          holdings: () => this.holdings(),
+          onChange,
+          ...(log ? { log } : {}),
+        })) ?? null;
+      // A restarted agent: what its Lease says it hosted, so that rule 2 keeps it there.
+      const initial = this.#keeper?.initial();
+      if (initial && this.#holding.length === 0) {
+        this.#holding = initial.automatic;
+        this.#since = new Map(initial.automatic.map((ip) => [ip, initial.since?.[ip] ?? Date.now()]));
+      }
+    }
+    if (this.#keeper) return { view: this.#keeper, keeper: this.#keeper };
+    this.#prober ??= startPeerProber({ port: this.#options.adminPort, onChange });
+    return { view: this.#prober };
   }
 
   /** Automatic mode's inputs: which nodes answer, and who holds what (the longest holder first). */
@@ -134,13 +175,15 @@ export class NodeEgressIps {
     const { nodeName } = this.#options;
     const offering = [...state.hostSubnets.values()].filter((h) => h.egressCIDRs.length > 0);
     if (offering.length === 0) return {};
-    this.#prober ??= startPeerProber({ port: this.#options.adminPort, onChange: this.#options.onChange });
-    this.#prober.setPeers(
+    const { view, keeper } = await this.#view();
+    view.setPeers(
       offering.filter((h) => h.host !== nodeName).map((h) => ({ name: h.host, hostIP: h.hostIP })),
     );
-    await this.#prober.settled();
-    const held = this.#prober.current();
-    for (const ip of this.#holding) {
+    await view.settled();
+    const held = view.current();
+    const selfCandidate = keeper ? !keeper.fenced() : true;
+    // Fenced: this node gets nothing, and what it held counts for nothing.
+    for (const ip of selfCandidate ? this.#holding : []) {
       held.set(ip, [...(held.get(ip) ?? []), { node: nodeName, since: this.#since.get(ip) ?? 0 }]);
     }
     const current = new Map(
@@ -149,6 +192,6 @@ export class NodeEgressIps {
         [...holders].sort((a, b) => a.since - b.since || (a.node < b.node ? -1 : 1)).map((h) => h.node),
       ]),
     );
-    return { alive: this.#prober.alive(), current };
+    return { alive: view.alive(), current, selfCandidate };
   }
 }

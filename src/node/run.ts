@@ -1,4 +1,5 @@
 import { ExitError } from '../cli/exit-error.js';
+import type { KubernetesApi } from '../cluster/kubernetes-api.js';
 import type { ObjectSource } from '../cluster/types.js';
 import type { Logger } from '../runtime/logger.js';
 import type { NodeOptions } from './options.js';
@@ -63,6 +64,9 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
   try {
     agent = await startNodeAgent({
       source,
+      ...('api' in source && options.source.kind === 'kubernetes'
+        ? { egressLeases: { api: source.api as KubernetesApi, namespace: options.source.leaseNamespace } }
+        : {}),
       nodeName: options.nodeName,
       clusterNetworks: options.clusterNetworks,
       serviceNetworks: options.serviceNetworks,
@@ -87,7 +91,10 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
   await Promise.all([agent.close(), admin?.close()]);
 }
 
-async function createSource(options: NodeOptions, log: Logger): Promise<ObjectSource> {
+async function createSource(
+  options: NodeOptions,
+  log: Logger,
+): Promise<ObjectSource | (ObjectSource & { readonly api: KubernetesApi })> {
   if (options.source.kind === 'dir') {
     const { createDirSource } = await import('../cluster/dir-source.js');
     return createDirSource(options.source.path);

@@ -18,6 +18,11 @@
  *   `goneAs`;
  * - BOOKMARK events to watches that asked for them (`allowWatchBookmarks=true`), on request.
  *
+ * Leases (one namespace) are also written, as the node agent writes them: `POST` to the
+ * collection creates (409 AlreadyExists when the name is taken), `PUT <path>/<name>` replaces only
+ * when the body's `metadata.resourceVersion` is the stored one (409 Conflict otherwise: optimistic
+ * concurrency), `GET <path>/<name>` reads one.
+ *
  * Test hooks change objects, drop or end every open watch, compact the history, make a kind not
  * served (404, as a CRD that is not installed) and fail requests with a status.
  */
@@ -44,7 +49,16 @@ export const FAKE_RESOURCES = {
     apiVersion: 'network.openshift.io/v1',
     namespaced: false,
   },
+  /** The node Leases, in one namespace only ({@link FAKE_LEASE_NAMESPACE}): the only kind written. */
+  Lease: {
+    path: '/apis/coordination.k8s.io/v1/namespaces/egress-router/leases',
+    apiVersion: 'coordination.k8s.io/v1',
+    namespaced: true,
+  },
 } as const;
+
+/** The one namespace whose Leases the fake serves. */
+export const FAKE_LEASE_NAMESPACE = 'egress-router';
 
 export type FakeKind = keyof typeof FAKE_RESOURCES;
 
@@ -102,6 +116,7 @@ export class FakeApiServer {
   token: string | undefined;
 
   #server: Server | import('node:https').Server | undefined;
+  readonly #extra: Server[] = [];
   #url = '';
   #rv = 1;
   #compactedRv = 0;
@@ -120,16 +135,31 @@ export class FakeApiServer {
   }
 
   /**
-   * Listens on 127.0.0.1, port 0: plain HTTP, or HTTPS with a key and certificate (PEM).
+   * Listens on 127.0.0.1 (or the address given), port 0: plain HTTP, or HTTPS with a key and
+   * certificate (PEM).
    *
    * @param tls the server's key and certificate, for HTTPS
+   * @param host the address to listen on (a lab namespace's, from a process started there)
    */
-  async listen(tls?: { readonly key: string; readonly cert: string }): Promise<void> {
+  async listen(tls?: { readonly key: string; readonly cert: string }, host = '127.0.0.1'): Promise<void> {
     const handle = (req: IncomingMessage, res: ServerResponse) => this.#handle(req, res);
     const server = tls === undefined ? createServer(handle) : createTlsServer(tls, handle);
     this.#server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.#url = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    const shown = host.includes(':') ? `[${host}]` : host;
+    this.#url = `${tls === undefined ? 'http' : 'https'}://${shown}:${(server.address() as AddressInfo).port}`;
+  }
+
+  /**
+   * Answers on a Unix socket too (plain HTTP): a test process outside the lab's namespaces reaches
+   * a fake started in one of them there. Closed with the server.
+   *
+   * @param path the socket's path
+   */
+  async listenUnix(path: string): Promise<void> {
+    const server = createServer((req, res) => this.#handle(req, res));
+    this.#extra.push(server);
+    await new Promise<void>((resolve) => server.listen(path, resolve));
   }
 
   /** `http://127.0.0.1:<port>` (or `https://`). */
@@ -243,6 +273,10 @@ export class FakeApiServer {
     if (server === undefined) return;
     this.#server = undefined;
     this.#watches.clear();
+    for (const extra of this.#extra) {
+      extra.closeAllConnections();
+      extra.close();
+    }
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -255,10 +289,28 @@ export class FakeApiServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === 'GET' || req.method === undefined) {
+      this.#answer(req, res, undefined);
+      return;
+    }
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    req.on('end', () => this.#answer(req, res, text));
+  }
+
+  #answer(req: IncomingMessage, res: ServerResponse, bodyText: string | undefined): void {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const kind = (Object.keys(FAKE_RESOURCES) as FakeKind[]).find(
-      (k) => FAKE_RESOURCES[k].path === url.pathname,
-    );
+    const kinds = Object.keys(FAKE_RESOURCES) as FakeKind[];
+    let item: string | undefined;
+    let kind = kinds.find((k) => FAKE_RESOURCES[k].path === url.pathname);
+    if (kind === undefined) {
+      kind = kinds.find((k) => k === 'Lease' && url.pathname.startsWith(`${FAKE_RESOURCES[k].path}/`));
+      if (kind !== undefined)
+        item = decodeURIComponent(url.pathname.slice(FAKE_RESOURCES[kind].path.length + 1));
+    }
     const watchParam = url.searchParams.get('watch');
     const watch = watchParam === 'true' || watchParam === '1';
     const rvParam = url.searchParams.get('resourceVersion') ?? undefined;
@@ -274,8 +326,13 @@ export class FakeApiServer {
       });
       return status;
     };
-    if (req.method !== 'GET') {
-      sendStatus(res, answer(405), 'MethodNotAllowed', 'only GET is faked');
+    const writing = req.method === 'POST' || req.method === 'PUT';
+    const allowed =
+      (req.method === 'GET' && (item === undefined || kind === 'Lease')) ||
+      (req.method === 'POST' && kind === 'Lease' && item === undefined) ||
+      (req.method === 'PUT' && item !== undefined);
+    if (!allowed) {
+      sendStatus(res, answer(405), 'MethodNotAllowed', `${req.method} ${url.pathname} is not faked`);
       return;
     }
     if (this.token !== undefined && req.headers.authorization !== `Bearer ${this.token}`) {
@@ -301,6 +358,10 @@ export class FakeApiServer {
         REASONS[status] ?? 'Failure',
         message ?? `${url.pathname} refused by the test`,
       );
+      return;
+    }
+    if (kind === 'Lease' && (writing || item !== undefined)) {
+      this.#writeLease(res, answer, req.method ?? 'GET', item, bodyText);
       return;
     }
     const { apiVersion } = FAKE_RESOURCES[kind];
@@ -354,6 +415,65 @@ export class FakeApiServer {
     this.#watches.add(open);
     res.on('close', () => this.#watches.delete(open));
   }
+
+  /** A Lease read, created or replaced (see the file's comment). */
+  #writeLease(
+    res: ServerResponse,
+    answer: (status: number) => number,
+    method: string,
+    name: string | undefined,
+    bodyText: string | undefined,
+  ): void {
+    const leases = this.#objects.get('Lease')!;
+    const key = (n: string) => `${FAKE_LEASE_NAMESPACE}/${n}`;
+    if (method === 'GET') {
+      const stored = name === undefined ? undefined : leases.get(key(name));
+      if (stored === undefined) {
+        sendStatus(res, answer(404), 'NotFound', `leases.coordination.k8s.io "${name}" not found`);
+        return;
+      }
+      answer(200);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(withType('Lease', stored)));
+      return;
+    }
+    let body: FakeObject;
+    try {
+      body = JSON.parse(bodyText ?? '') as FakeObject;
+      if (typeof body.metadata?.name !== 'string') throw new Error('no name');
+    } catch {
+      sendStatus(res, answer(400), 'BadRequest', 'the body is not a Lease');
+      return;
+    }
+    const target = name ?? body.metadata.name;
+    const old = leases.get(key(target));
+    if (method === 'POST' && old !== undefined) {
+      sendStatus(res, answer(409), 'AlreadyExists', `leases.coordination.k8s.io "${target}" already exists`);
+      return;
+    }
+    if (method === 'PUT' && old === undefined) {
+      sendStatus(res, answer(404), 'NotFound', `leases.coordination.k8s.io "${target}" not found`);
+      return;
+    }
+    if (method === 'PUT' && body.metadata.resourceVersion !== old?.metadata.resourceVersion) {
+      sendStatus(
+        res,
+        answer(409),
+        'Conflict',
+        `Operation cannot be fulfilled on leases.coordination.k8s.io "${target}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
+      return;
+    }
+    const { kind: _kind, apiVersion: _apiVersion, ...rest } = body;
+    const stored = this.put('Lease', {
+      ...rest,
+      metadata: { ...body.metadata, namespace: FAKE_LEASE_NAMESPACE },
+    });
+    const status = method === 'POST' ? 201 : 200;
+    answer(status);
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(withType('Lease', stored)));
+  }
 }
 
 /**
@@ -390,6 +510,7 @@ const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'NotFound',
+  409: 'Conflict',
   410: 'Expired',
   500: 'InternalError',
   503: 'ServiceUnavailable',

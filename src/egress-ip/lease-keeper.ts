@@ -1,0 +1,261 @@
+/**
+ * The node Leases' thin side (node-leases.ts has the rules): renews this node's Lease, follows
+ * every node's Lease with a list+watch, and answers as the probes do (alive, current), plus
+ * whether this node is fenced. HTTP and timers only.
+ */
+import type { KubernetesApi, WatchEvent } from '../cluster/kubernetes-api.js';
+import {
+  DEFAULT_LEASE_TIMING,
+  holdingsOf,
+  type LeaseTiming,
+  type LeaseView,
+  leaseView,
+  NODE_LEASE_LABEL,
+  nodeLeaseName,
+  nodeLeaseObject,
+  type ObservedLease,
+  readNodeLease,
+} from './node-leases.js';
+import type { EgressHoldings, PeerProber } from './probes.js';
+
+/** The view of the other nodes from their Leases. */
+export interface LeaseKeeper extends PeerProber {
+  /** True while this node has not seen its own renewal come back within fenceMs. */
+  fenced(): boolean;
+  /**
+   * What this node's Lease said when the keeper started, if it was renewed within staleMs (an
+   * agent restarted at once keeps its IPs; one that was gone longer takes nothing back).
+   */
+  initial(): EgressHoldings | undefined;
+}
+
+/** What startLeaseKeeper needs. */
+export interface LeaseKeeperOptions {
+  readonly api: KubernetesApi;
+  readonly namespace: string;
+  readonly node: string;
+  /** What this node hosts now (written at every renewal). */
+  readonly holdings: () => EgressHoldings;
+  /** Told when the view changed (a node down or back, holdings, fenced or not). */
+  readonly onChange: () => void;
+  readonly log?: (fields: Record<string, unknown>, msg: string) => void;
+  readonly timing?: Partial<LeaseTiming>;
+}
+
+/** The first wait before a watch is opened again after it ended or failed. */
+const RELIST_MS = 500;
+
+/**
+ * Starts the keeper: lists the Leases first.
+ *
+ * @returns the keeper, or undefined when the API does not serve Leases to us (404: OpenShift 3.11
+ *   has no Lease API; 403: no RBAC for them), logged: then the probes decide, as with the
+ *   directory source
+ */
+export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<LeaseKeeper | undefined> {
+  const timing = { ...DEFAULT_LEASE_TIMING, ...options.timing };
+  const { api, namespace, node } = options;
+  const log = options.log ?? (() => {});
+  const base = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
+  const own = `${base}/${nodeLeaseName(node)}`;
+  const selector = { labelSelector: NODE_LEASE_LABEL };
+  const leases = new Map<string, ObservedLease>();
+  let closed = false;
+  let ownVersion: string | undefined;
+  let ownSeen = Number.NaN;
+  let initial: EgressHoldings | undefined;
+  let lastGood: LeaseView = { alive: new Set(), current: new Map() };
+  let lastSignature = '';
+  let stopWatch: (() => void) | undefined;
+  let renewing = false;
+  let relistTimer: NodeJS.Timeout | undefined;
+  let fenceTimer: NodeJS.Timeout | undefined;
+  let waiters: (() => void)[] = [];
+  const abort = new AbortController();
+
+  const fenced = () => !(Date.now() - ownSeen <= timing.fenceMs);
+  const view = (): LeaseView => {
+    if (fenced()) return lastGood;
+    lastGood = leaseView(leases, node, Date.now(), timing.staleMs);
+    return lastGood;
+  };
+  const check = () => {
+    if (closed) return;
+    const v = view();
+    const signature = JSON.stringify([fenced(), [...v.alive].sort(), [...v.current].sort()]);
+    if (!fenced()) {
+      const done = waiters;
+      waiters = [];
+      for (const resolve of done) resolve();
+    }
+    if (signature !== lastSignature) {
+      if (lastSignature !== '' && fenced() !== JSON.parse(lastSignature)[0])
+        log(
+          { namespace, lease: nodeLeaseName(node) },
+          fenced() ? 'egress lease fenced: hosting no automatic IP' : 'egress lease current again',
+        );
+      lastSignature = signature;
+      options.onChange();
+    }
+  };
+  const see = (object: unknown) => {
+    const record = readNodeLease(object);
+    if (!record) return;
+    const known = leases.get(record.node);
+    if (known?.record.resourceVersion !== record.resourceVersion)
+      leases.set(record.node, { record, observedAt: Date.now() });
+    if (record.node === node && Number.isFinite(record.renewedAt) && !(record.renewedAt <= ownSeen)) {
+      ownSeen = record.renewedAt;
+      // The fence falls at its own time, not at the next renewal's tick.
+      clearTimeout(fenceTimer);
+      fenceTimer = setTimeout(check, Math.max(0, ownSeen + timing.fenceMs + 1 - Date.now()));
+      fenceTimer.unref();
+    }
+  };
+
+  const first = await api
+    .list(`${base}?labelSelector=${encodeURIComponent(NODE_LEASE_LABEL)}`, abort.signal)
+    .catch((error: Error & { status?: number }) => error);
+  if (first instanceof Error) {
+    if (first.status === 404 || first.status === 403) {
+      log({ namespace, error: first.message }, 'egress leases not available: the probes decide');
+      return undefined;
+    }
+    log({ namespace, error: first.message }, 'egress leases: the first list failed; retrying');
+  } else {
+    for (const item of first.items) {
+      const record = readNodeLease(item);
+      if (record?.node === node) {
+        ownVersion = record.resourceVersion;
+        // What it held, unless its Lease went stale meanwhile (another node may host those IPs now).
+        if (Date.now() - record.renewedAt <= timing.staleMs)
+          initial = { node, automatic: Object.keys(record.holdings.ips), since: record.holdings.ips };
+      }
+      see(item);
+    }
+    // Seen in a list, not renewed by us yet: not a proof of our own reach.
+    ownSeen = Number.NaN;
+    watch(first.resourceVersion);
+  }
+  if (first instanceof Error) relist();
+
+  function watch(resourceVersion: string) {
+    stopWatch = api.watch(
+      base,
+      { ...selector, resourceVersion, allowWatchBookmarks: 'true' },
+      {
+        event: (event: WatchEvent) => {
+          if (event.type === 'ADDED' || event.type === 'MODIFIED') see(event.object);
+          else if (event.type === 'DELETED') {
+            const record = readNodeLease(event.object);
+            if (record) leases.delete(record.node);
+          } else if (event.type === 'ERROR') relist();
+          check();
+        },
+        done: () => relist(),
+      },
+    );
+  }
+  function relist() {
+    stopWatch?.();
+    stopWatch = undefined;
+    if (closed || relistTimer) return;
+    relistTimer = setTimeout(async () => {
+      relistTimer = undefined;
+      const answer = await api
+        .list(`${base}?labelSelector=${encodeURIComponent(NODE_LEASE_LABEL)}`, abort.signal)
+        .catch((error: Error) => error);
+      if (closed) return;
+      if (answer instanceof Error) {
+        relist();
+        return;
+      }
+      const names = new Set<string>();
+      for (const item of answer.items) {
+        const record = readNodeLease(item);
+        if (record) names.add(record.node);
+        see(item);
+      }
+      for (const name of [...leases.keys()]) if (!names.has(name)) leases.delete(name);
+      watch(answer.resourceVersion);
+    }, RELIST_MS);
+  }
+
+  async function renew() {
+    if (renewing || closed) return;
+    renewing = true;
+    const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(timing.renewMs * 2)]);
+    try {
+      // Until its first renewal came back, a starting agent writes what its Lease said (a restart
+      // keeps its IPs) as a candidate; after that, fenced means no candidate.
+      const current = Number.isFinite(ownSeen);
+      const held = options.holdings();
+      const what = current || held.automatic.length > 0 || !initial ? held : initial;
+      const body = nodeLeaseObject(
+        namespace,
+        node,
+        holdingsOf(what, !current || !fenced()),
+        Date.now(),
+        ownVersion,
+      );
+      const answer =
+        ownVersion === undefined
+          ? await api.send('POST', base, body, signal)
+          : await api.send('PUT', own, body, signal);
+      const stored = readNodeLease(answer.body);
+      if (answer.status < 300 && stored) {
+        ownVersion = stored.resourceVersion;
+      } else if (answer.status === 409 || answer.status === 404) {
+        // Our version is old (someone else wrote our Lease, or an answer was lost), or it is gone.
+        const now = await api.send('GET', own, undefined, signal);
+        ownVersion = now.status === 200 ? readNodeLease(now.body)?.resourceVersion : undefined;
+        if (answer.status === 409)
+          log({ namespace, lease: nodeLeaseName(node) }, 'egress lease: conflict; read again');
+      } else {
+        log(
+          { namespace, status: answer.status, error: answer.error?.message },
+          'egress lease: renewal refused',
+        );
+      }
+    } catch (error) {
+      log({ namespace, error: (error as Error).message }, 'egress lease: renewal failed');
+    } finally {
+      renewing = false;
+    }
+  }
+
+  const timer = setInterval(() => {
+    void renew();
+    check();
+  }, timing.renewMs);
+  timer.unref();
+  void renew();
+
+  return {
+    setPeers() {
+      // The Leases say who is there; the plan takes the candidates from the HostSubnets.
+    },
+    alive: () => new Set(view().alive),
+    current: () => new Map(view().current),
+    fenced,
+    initial: () => initial,
+    settled() {
+      // Only a starting agent waits (for its first renewal to come back); a fenced one plans at once.
+      if (!fenced() || Number.isFinite(ownSeen)) return Promise.resolve();
+      return new Promise((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, timing.fenceMs + timing.renewMs).unref();
+      });
+    },
+    close() {
+      closed = true;
+      clearInterval(timer);
+      clearTimeout(relistTimer);
+      clearTimeout(fenceTimer);
+      stopWatch?.();
+      abort.abort();
+      for (const resolve of waiters) resolve();
+      waiters = [];
+    },
+  };
+}
