@@ -16,6 +16,8 @@ Options:
                              (default: kubernetes in a cluster or with KUBECONFIG, else
                              dir:/etc/egress-router/cluster)
   --kubeconfig PATH          with --source kubernetes (default: in-cluster, then KUBECONFIG)
+  --lease-namespace NS       with --source kubernetes: where the node Leases of automatic egress
+                             IPs are (default: POD_NAMESPACE, else egress-router)
   --node-name NAME           this node (default: NODE_NAME, the downward API's spec.nodeName)
   --cluster-network CIDRS    the pod networks, comma-separated (default 10.128.0.0/14)
   --service-network CIDRS    the service networks (default 172.30.0.0/16)
@@ -34,6 +36,7 @@ Subcommands:
 const FLAGS = {
   source: { type: 'string' },
   kubeconfig: { type: 'string' },
+  'lease-namespace': { type: 'string' },
   'node-name': { type: 'string' },
   'cluster-network': { type: 'string' },
   'service-network': { type: 'string' },
@@ -89,6 +92,7 @@ export async function runNode(
     {
       source: values.source ?? config.source,
       kubeconfig: values.kubeconfig ?? config.kubeconfig,
+      leaseNamespace: values['lease-namespace'] ?? config.leaseNamespace,
       nodeName: values['node-name'] ?? config.nodeName,
       clusterNetwork: values['cluster-network'] ?? config.clusterNetwork,
       serviceNetwork: values['service-network'] ?? config.serviceNetwork,
@@ -105,7 +109,14 @@ export async function runNode(
 
 type NodeConfig = Partial<
   Record<
-    'source' | 'kubeconfig' | 'nodeName' | 'clusterNetwork' | 'serviceNetwork' | 'adminPort' | 'statusFile',
+    | 'source'
+    | 'kubeconfig'
+    | 'leaseNamespace'
+    | 'nodeName'
+    | 'clusterNetwork'
+    | 'serviceNetwork'
+    | 'adminPort'
+    | 'statusFile',
     string
   >
 >;
@@ -132,6 +143,7 @@ async function readConfig(path: string): Promise<NodeConfig> {
   const known = [
     'source',
     'kubeconfig',
+    'leaseNamespace',
     'nodeName',
     'clusterNetwork',
     'serviceNetwork',

@@ -81,7 +81,7 @@ describe('parseNodeOptions(): defaults', () => {
         ok: true,
         options: {
           nodeName: 'node-2',
-          source: { kind: 'kubernetes', kubeconfig: '/etc/kube/config' },
+          source: { kind: 'kubernetes', kubeconfig: '/etc/kube/config', leaseNamespace: 'egress-router' },
           clusterNetworks: [range('10.0.0.0/16'), range('fd01::/48')],
           serviceNetworks: [range('192.168.0.0/24')],
           clusterNetworkText: ['10.0.0.0/16', 'fd01::/48'],
@@ -133,10 +133,12 @@ describe('parseNodeOptions(): the source', () => {
   test('parseNodeOptions() reads the Kubernetes API by default in a pod (KUBERNETES_SERVICE_HOST) or with KUBECONFIG', () => {
     assert.deepEqual(options({}, { NODE_NAME: 'n', KUBERNETES_SERVICE_HOST: '172.30.0.1' }).source, {
       kind: 'kubernetes',
+      leaseNamespace: 'egress-router',
     });
     // KUBECONFIG is left to the source to read: the spec names only a --kubeconfig.
     assert.deepEqual(options({}, { NODE_NAME: 'n', KUBECONFIG: '/root/.kube/config' }).source, {
       kind: 'kubernetes',
+      leaseNamespace: 'egress-router',
     });
   });
 
@@ -149,7 +151,10 @@ describe('parseNodeOptions(): the source', () => {
         path: '/srv/objects',
       },
     );
-    assert.deepEqual(options({ source: 'kubernetes' }, { NODE_NAME: 'n' }).source, { kind: 'kubernetes' });
+    assert.deepEqual(options({ source: 'kubernetes' }, { NODE_NAME: 'n' }).source, {
+      kind: 'kubernetes',
+      leaseNamespace: 'egress-router',
+    });
   });
 
   test('parseNodeOptions() keeps the path after dir: as written', () => {
@@ -162,14 +167,36 @@ describe('parseNodeOptions(): the source', () => {
     assert.deepEqual(options({ source: 'kubernetes', kubeconfig: '/k' }).source, {
       kind: 'kubernetes',
       kubeconfig: '/k',
+      leaseNamespace: 'egress-router',
     });
     assert.deepEqual(options({ kubeconfig: '/k' }, { NODE_NAME: 'n', KUBERNETES_SERVICE_HOST: 'h' }).source, {
       kind: 'kubernetes',
       kubeconfig: '/k',
+      leaseNamespace: 'egress-router',
     });
-    assert.deepEqual(options({ source: 'kubernetes', kubeconfig: '' }).source, { kind: 'kubernetes' });
+    assert.deepEqual(options({ source: 'kubernetes', kubeconfig: '' }).source, {
+      kind: 'kubernetes',
+      leaseNamespace: 'egress-router',
+    });
     // With the directory source a --kubeconfig is not used (and not refused).
     assert.deepEqual(options({ source: 'dir:/d', kubeconfig: '/k' }).source, { kind: 'dir', path: '/d' });
+  });
+
+  test('parseNodeOptions() takes the node Leases namespace from --lease-namespace, else POD_NAMESPACE', () => {
+    const lease = (input: object, env: NodeJS.ProcessEnv) => {
+      const source = options({ source: 'kubernetes', ...input }, { NODE_NAME: 'n', ...env }).source;
+      return source.kind === 'kubernetes' ? source.leaseNamespace : undefined;
+    };
+    assert.equal(lease({}, { POD_NAMESPACE: 'egress' }), 'egress');
+    assert.equal(lease({ leaseNamespace: 'mine' }, { POD_NAMESPACE: 'egress' }), 'mine');
+    assert.equal(lease({}, {}), 'egress-router');
+    for (const bad of ['Egress', 'a_b', '-a', 'a'.repeat(64), '']) {
+      assert.deepEqual(
+        parseNodeOptions({ source: 'kubernetes', leaseNamespace: bad }, { NODE_NAME: 'n' }),
+        { ok: false, error: `node: --lease-namespace '${bad}' is not a namespace name` },
+        bad,
+      );
+    }
   });
 
   test('parseNodeOptions() refuses any other --source', () => {

@@ -12,7 +12,15 @@ export const DEFAULT_DIR_SOURCE = '/etc/egress-router/cluster';
 /** Where the agent reads the cluster's objects. */
 export type SourceSpec =
   | { readonly kind: 'dir'; readonly path: string }
-  | { readonly kind: 'kubernetes'; readonly kubeconfig?: string };
+  | {
+      readonly kind: 'kubernetes';
+      readonly kubeconfig?: string;
+      /** Where the node Leases of automatic egress IPs are (docs/egress-ips.md). */
+      readonly leaseNamespace: string;
+    };
+
+/** The node Leases' namespace when neither --lease-namespace nor POD_NAMESPACE names one. */
+export const DEFAULT_LEASE_NAMESPACE = 'egress-router';
 
 /** The agent's settings, validated. */
 export interface NodeOptions {
@@ -31,6 +39,7 @@ export interface NodeOptions {
 export interface NodeOptionsInput {
   readonly source?: string;
   readonly kubeconfig?: string;
+  readonly leaseNamespace?: string;
   readonly nodeName?: string;
   readonly clusterNetwork?: string;
   readonly serviceNetwork?: string;
@@ -47,7 +56,8 @@ export type NodeOptionsResult =
  * Validates the agent's settings. Pure.
  *
  * @param input flags (and the config file's values under them)
- * @param env `NODE_NAME` (the downward API's spec.nodeName), `KUBERNETES_SERVICE_HOST`, `KUBECONFIG`
+ * @param env `NODE_NAME` (the downward API's spec.nodeName), `KUBERNETES_SERVICE_HOST`, `KUBECONFIG`,
+ *   `POD_NAMESPACE` (the downward API's metadata.namespace: the node Leases' namespace)
  * @returns the options, or the first problem as one line
  */
 export function parseNodeOptions(input: NodeOptionsInput, env: NodeJS.ProcessEnv): NodeOptionsResult {
@@ -61,9 +71,16 @@ export function parseNodeOptions(input: NodeOptionsInput, env: NodeJS.ProcessEnv
   const sourceText =
     input.source ??
     (env.KUBERNETES_SERVICE_HOST || env.KUBECONFIG ? 'kubernetes' : `dir:${DEFAULT_DIR_SOURCE}`);
-  if (sourceText === 'kubernetes')
-    source = { kind: 'kubernetes', ...(input.kubeconfig ? { kubeconfig: input.kubeconfig } : {}) };
-  else if (sourceText.startsWith('dir:') && sourceText.length > 4)
+  if (sourceText === 'kubernetes') {
+    const leaseNamespace = input.leaseNamespace ?? env.POD_NAMESPACE ?? DEFAULT_LEASE_NAMESPACE;
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(leaseNamespace))
+      return { ok: false, error: `node: --lease-namespace '${leaseNamespace}' is not a namespace name` };
+    source = {
+      kind: 'kubernetes',
+      ...(input.kubeconfig ? { kubeconfig: input.kubeconfig } : {}),
+      leaseNamespace,
+    };
+  } else if (sourceText.startsWith('dir:') && sourceText.length > 4)
     source = { kind: 'dir', path: sourceText.slice(4) };
   else return { ok: false, error: `node: --source '${sourceText}' is invalid: 'dir:PATH' or 'kubernetes'` };
   const cluster = parseNetworks('--cluster-network', input.clusterNetwork ?? DEFAULT_CLUSTER_NETWORK);
