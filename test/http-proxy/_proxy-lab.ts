@@ -218,7 +218,8 @@ export class ProxyLab {
    */
   async startProxy(env: Record<string, string>): Promise<RunningProxy> {
     const handle = await this.lab.spawnIn('pod', process.execPath, [BIN, 'http-proxy'], {
-      env: { PATH, ...env },
+      // One process (the default follows the CPUs): these tests read one process's logs and state.
+      env: { PATH, EGRESS_HTTP_PROXY_WORKERS: '1', ...env },
     });
     await handle.waitFor(/egress HTTP proxy listening/, { timeoutMs: 10_000 });
     const logs = (): LogLine[] => jsonLines<LogLine>(handle);
