@@ -63,8 +63,9 @@ export const ACCEPTED_ENV: Readonly<Record<ImageRole, readonly string[]>> = {
   'http-proxy': ['EGRESS_HTTP_PROXY_DESTINATION', 'EGRESS_HTTP_PROXY_DESTINATION_FILE'],
   'dns-proxy': ['EGRESS_DNS_PROXY_DESTINATION', 'EGRESS_DNS_PROXY_DESTINATION_FILE'],
   'pod-wait': [],
-  // The node's name (downward API: spec.nodeName), unless --node-name gives it.
-  'node-agent': ['NODE_NAME'],
+  // The node's name (downward API: spec.nodeName), unless --node-name gives it; the node Leases'
+  // namespace (metadata.namespace), unless --lease-namespace gives it.
+  'node-agent': ['NODE_NAME', 'POD_NAMESPACE'],
 };
 
 /** Reads every document of every examples/*.yaml; YAML errors (and duplicate keys) throw. */
