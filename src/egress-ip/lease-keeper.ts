@@ -36,6 +36,11 @@ export interface LeaseKeeperOptions {
   readonly node: string;
   /** What this node hosts now (written at every renewal). */
   readonly holdings: () => EgressHoldings;
+  /**
+   * Whether this node renews a Lease: only nodes that offer egressCIDRs do (default: yes). The
+   * others only watch, are never fenced, and plan from the live view.
+   */
+  readonly renews?: () => boolean;
   /** Told when the view changed (a node down or back, holdings, fenced or not). */
   readonly onChange: () => void;
   readonly log?: (fields: Record<string, unknown>, msg: string) => void;
@@ -73,7 +78,8 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
   let waiters: (() => void)[] = [];
   const abort = new AbortController();
 
-  const fenced = () => !(Date.now() - ownSeen <= timing.fenceMs);
+  const renews = () => options.renews?.() !== false;
+  const fenced = () => renews() && !(Date.now() - ownSeen <= timing.fenceMs);
   const view = (): LeaseView => {
     if (fenced()) return lastGood;
     lastGood = leaseView(leases, node, Date.now(), timing.staleMs);
@@ -182,7 +188,7 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
   }
 
   async function renew() {
-    if (renewing || closed) return;
+    if (renewing || closed || !renews()) return;
     renewing = true;
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(timing.renewMs * 2)]);
     try {

@@ -65,6 +65,8 @@ export class NodeEgressIps {
   /** The Lease keeper once started; null when the API serves no Leases (the probes decide). */
   #keeper: LeaseKeeper | null | undefined;
   #holding: readonly string[] = [];
+  /** Whether this node's HostSubnet has egressCIDRs (then it renews a node Lease). */
+  #offers = false;
   /** Since when this node hosts each automatic IP. */
   #since = new Map<string, number>();
 
@@ -155,6 +157,7 @@ export class NodeEgressIps {
           ...leases,
           node: nodeName,
           holdings: () => this.holdings(),
+          renews: () => this.#offers,
           onChange,
           ...(log ? { log } : {}),
         })) ?? null;
@@ -175,6 +178,7 @@ export class NodeEgressIps {
     const { nodeName } = this.#options;
     const offering = [...state.hostSubnets.values()].filter((h) => h.egressCIDRs.length > 0);
     if (offering.length === 0) return {};
+    this.#offers = offering.some((h) => h.host === nodeName);
     const { view, keeper } = await this.#view();
     view.setPeers(
       offering.filter((h) => h.host !== nodeName).map((h) => ({ name: h.host, hostIP: h.hostIP })),

@@ -69,6 +69,8 @@ async function until(what: string, check: () => boolean, limitMs = 5000): Promis
   return Date.now() - started;
 }
 
+const LEASES = `/apis/coordination.k8s.io/v1/namespaces/${FAKE_LEASE_NAMESPACE}/leases`;
+
 describe('node leases against the API', () => {
   const fake = new FakeApiServer();
   let dir: string;
@@ -224,6 +226,41 @@ describe('node leases against the API', () => {
     assert.ok(conflicts >= 1);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.equal(keeper.fenced(), false, 'renewed again after the conflict');
+    keeper.close();
+  });
+
+  test('a node that offers no egressCIDRs only watches: no Lease of its own, never fenced', async () => {
+    const offering = await start('watch-a', () => ({
+      node: 'watch-a',
+      automatic: ['10.0.0.4'],
+      since: { '10.0.0.4': 3 },
+    }));
+    const keeper = await startLeaseKeeper({
+      api: api(),
+      namespace: FAKE_LEASE_NAMESPACE,
+      node: 'watch-b',
+      holdings: () => ({ node: 'watch-b', automatic: [] }),
+      renews: () => false,
+      onChange: () => {},
+    });
+    assert.ok(offering && keeper);
+    keepers.push(keeper);
+    await keeper.settled();
+    assert.equal(keeper.fenced(), false);
+    await until('it sees the offering node', () => keeper.current().get('10.0.0.4')?.[0]?.node === 'watch-a');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const written = fake.requests.filter(
+      (r) => r.kind === 'Lease' && r.path.endsWith(nodeLeaseName('watch-b')),
+    );
+    assert.deepEqual(written, []);
+    const answer = await api().send(
+      'GET',
+      `${LEASES}/${nodeLeaseName('watch-b')}`,
+      undefined,
+      AbortSignal.timeout(2000),
+    );
+    assert.equal(answer.status, 404);
+    offering.close();
     keeper.close();
   });
 

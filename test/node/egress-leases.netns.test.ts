@@ -117,6 +117,7 @@ describe('egress IPs, automatic mode, with the Kubernetes source: the node Lease
     assert.deepEqual(Object.keys(held.get(`node${host}`)?.ips ?? {}), [e4]);
     assert.deepEqual(held.get(`node${host === 2 ? 3 : 2}`)?.ips, {});
     assert.ok(held.get('node2')?.candidate && held.get('node3')?.candidate);
+    assert.equal(held.has('node1'), false, 'node1 offers no egressCIDRs: it only watches');
   });
 
   test('its node cut from the API only: it lets the IP go before the other takes it; never two hosts', async () => {
