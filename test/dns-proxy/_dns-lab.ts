@@ -176,7 +176,11 @@ export class DnsProxyLab {
   async startProxy(env: Record<string, string>): Promise<ProcessHandle> {
     const handle = await this.lab.spawnIn('pod', process.execPath, [BIN, 'dns-proxy'], {
       // One process (the default follows the CPUs): these tests read one process's logs and state.
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', EGRESS_DNS_PROXY_WORKERS: '1', ...env },
+      env: {
+        PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+        EGRESS_DNS_PROXY_WORKERS: '1',
+        ...env,
+      },
     });
     await handle.waitFor(/"event":"started"/, { timeoutMs: 10_000 });
     return handle;
