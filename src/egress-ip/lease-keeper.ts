@@ -63,7 +63,7 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
   const log = options.log ?? (() => {});
   const base = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
   const own = `${base}/${nodeLeaseName(node)}`;
-  const selector = { labelSelector: NODE_LEASE_LABEL };
+  const listPath = `${base}?labelSelector=${encodeURIComponent(NODE_LEASE_LABEL)}`;
   const leases = new Map<string, ObservedLease>();
   let closed = false;
   let ownVersion: string | undefined;
@@ -71,6 +71,7 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
   let initial: EgressHoldings | undefined;
   let lastGood: LeaseView = { alive: new Set(), current: new Map() };
   let lastSignature = '';
+  let wasFenced = true;
   let stopWatch: (() => void) | undefined;
   let renewing = false;
   let relistTimer: NodeJS.Timeout | undefined;
@@ -95,12 +96,13 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
       for (const resolve of done) resolve();
     }
     if (signature !== lastSignature) {
-      if (lastSignature !== '' && fenced() !== JSON.parse(lastSignature)[0])
+      if (lastSignature !== '' && fenced() !== wasFenced)
         log(
           { namespace, lease: nodeLeaseName(node) },
           fenced() ? 'egress lease fenced: hosting no automatic IP' : 'egress lease current again',
         );
       lastSignature = signature;
+      wasFenced = fenced();
       options.onChange();
     }
   };
@@ -119,36 +121,43 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
     }
   };
 
-  const first = await api
-    .list(`${base}?labelSelector=${encodeURIComponent(NODE_LEASE_LABEL)}`, abort.signal)
-    .catch((error: Error & { status?: number }) => error);
+  /** A list's Leases replace what was seen (those gone are forgotten). */
+  const adopt = (items: readonly unknown[]) => {
+    const names = new Set<string>();
+    for (const item of items) {
+      const record = readNodeLease(item);
+      if (record) names.add(record.node);
+      see(item);
+    }
+    for (const name of [...leases.keys()]) if (!names.has(name)) leases.delete(name);
+  };
+
+  const first = await api.list(listPath, abort.signal).catch((error: Error & { status?: number }) => error);
   if (first instanceof Error) {
     if (first.status === 404 || first.status === 403) {
       log({ namespace, error: first.message }, 'egress leases not available: the probes decide');
       return undefined;
     }
     log({ namespace, error: first.message }, 'egress leases: the first list failed; retrying');
+    relist();
   } else {
-    for (const item of first.items) {
-      const record = readNodeLease(item);
-      if (record?.node === node) {
-        ownVersion = record.resourceVersion;
-        // What it held, unless its Lease went stale meanwhile (another node may host those IPs now).
-        if (Date.now() - record.renewedAt <= timing.staleMs)
-          initial = { node, automatic: Object.keys(record.holdings.ips), since: record.holdings.ips };
-      }
-      see(item);
+    const record = first.items.map(readNodeLease).find((r) => r?.node === node);
+    if (record) {
+      ownVersion = record.resourceVersion;
+      // What it held, unless its Lease went stale meanwhile (another node may host those IPs now).
+      if (Date.now() - record.renewedAt <= timing.staleMs)
+        initial = { node, automatic: Object.keys(record.holdings.ips), since: record.holdings.ips };
     }
+    adopt(first.items);
     // Seen in a list, not renewed by us yet: not a proof of our own reach.
     ownSeen = Number.NaN;
     watch(first.resourceVersion);
   }
-  if (first instanceof Error) relist();
 
   function watch(resourceVersion: string) {
     stopWatch = api.watch(
       base,
-      { ...selector, resourceVersion, allowWatchBookmarks: 'true' },
+      { labelSelector: NODE_LEASE_LABEL, resourceVersion, allowWatchBookmarks: 'true' },
       {
         event: (event: WatchEvent) => {
           if (event.type === 'ADDED' || event.type === 'MODIFIED') see(event.object);
@@ -168,21 +177,13 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
     if (closed || relistTimer) return;
     relistTimer = setTimeout(async () => {
       relistTimer = undefined;
-      const answer = await api
-        .list(`${base}?labelSelector=${encodeURIComponent(NODE_LEASE_LABEL)}`, abort.signal)
-        .catch((error: Error) => error);
+      const answer = await api.list(listPath, abort.signal).catch((error: Error) => error);
       if (closed) return;
       if (answer instanceof Error) {
         relist();
         return;
       }
-      const names = new Set<string>();
-      for (const item of answer.items) {
-        const record = readNodeLease(item);
-        if (record) names.add(record.node);
-        see(item);
-      }
-      for (const name of [...leases.keys()]) if (!names.has(name)) leases.delete(name);
+      adopt(answer.items);
       watch(answer.resourceVersion);
     }, RELIST_MS);
   }
