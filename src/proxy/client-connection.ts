@@ -70,24 +70,29 @@ export class ClientConnection implements ExchangeClient {
   ) {
     this.client = peer(socket.remoteAddress);
     this.deadline = performance.now() + ctx.settings.keepAliveTimeoutMs;
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('drain', () => {
-      this.request?.exchange?.onClientDrain();
-      if (!this.awaitingDrain || this.phase !== 'idle') return;
-      this.awaitingDrain = false;
-      this.resumeReading();
-      this.readHead();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => this.onClose());
+    (socket as ConnectionSocket)[CONNECTION] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('drain', onSocketDrain);
+    socket.on('error', ignoreError);
+    socket.on('close', onSocketClose);
+  }
+
+  /** @internal The client's buffer has room again. */
+  onDrain(): void {
+    this.request?.exchange?.onClientDrain();
+    if (!this.awaitingDrain || this.phase !== 'idle') return;
+    this.awaitingDrain = false;
+    this.resumeReading();
+    this.readHead();
   }
 
   get closing(): boolean {
     return this.ctx.draining || this.ended;
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** @internal */
+  onData(chunk: Buffer): void {
     if (this.phase === 'closed') {
       // Answered and closing: what the client still sends (the body of a refused upload) is read
       // and thrown away, so that closing does not reset the connection before the client has read
@@ -104,7 +109,7 @@ export class ClientConnection implements ExchangeClient {
     }
     this.hold(chunk);
     if ((this.phase === 'idle' && !this.awaitingDrain) || this.phase === 'head') this.readHead();
-  };
+  }
 
   /**
    * Keeps bytes of a next request; reading pauses while they wait and pass MAX_BUFFERED_BYTES.
@@ -149,15 +154,17 @@ export class ClientConnection implements ExchangeClient {
     this.resumeReading();
   }
 
-  private readonly onEnd = (): void => {
+  /** @internal */
+  onEnd(): void {
     this.ended = true;
     if (this.phase === 'closed') return; // the answer is still being written: the socket goes when it is
     // A client that closes its side has gone away, also in the middle of a request (as Node's
     // HTTP server sees it); only a CONNECT being set up keeps the FIN, to pass it on.
     if (this.phase !== 'busy' || this.request !== undefined) this.socket.destroy();
-  };
+  }
 
-  private onClose(): void {
+  /** @internal */
+  onClose(): void {
     const phase = this.phase;
     this.phase = 'closed';
     this.onClosed(this);
@@ -278,8 +285,8 @@ export class ClientConnection implements ExchangeClient {
    */
   handOver(): HandOver {
     this.phase = 'tunnel';
-    this.socket.off('data', this.onData);
-    this.socket.off('end', this.onEnd);
+    this.socket.off('data', onSocketData);
+    this.socket.off('end', onSocketEnd);
     this.resumeReading();
     const early = this.buffer;
     this.buffer = undefined;
@@ -373,6 +380,29 @@ export class ClientConnection implements ExchangeClient {
     }
   }
 }
+
+/** The connection a socket belongs to (listeners are shared functions, not closures per connection). */
+const CONNECTION = Symbol('connection');
+type ConnectionSocket = Socket & { [CONNECTION]: ClientConnection };
+
+function onSocketData(this: ConnectionSocket, chunk: Buffer): void {
+  this[CONNECTION].onData(chunk);
+}
+
+function onSocketEnd(this: ConnectionSocket): void {
+  this[CONNECTION].onEnd();
+}
+
+function onSocketDrain(this: ConnectionSocket): void {
+  this[CONNECTION].onDrain();
+}
+
+function onSocketClose(this: ConnectionSocket): void {
+  this[CONNECTION].onClose();
+}
+
+/** Errors end in 'close', which does the rest. */
+function ignoreError(): void {}
 
 /** A peer address as logged: IPv4 clients without the ::ffff: prefix. */
 function peer(address: string | undefined): string | undefined {
