@@ -158,6 +158,8 @@ class Bench {
         env: {
           PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
           EGRESS_DNS_PROXY_DESTINATION: `${RATE_PORT} ${NAME} ${DESTINATION_HTTP_PORT}\n${IPERF_PORT} ${NAME} ${IPERF_PORT}\n`,
+          // One process on its one core (the default would follow the affinity mask to 1 as well).
+          EGRESS_DNS_PROXY_WORKERS: '1',
         },
       },
     );
