@@ -322,7 +322,8 @@ function report(rounds: readonly Round[], started: Date, seconds: number, load: 
     Summary,
   ];
   const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-  const rateMet = ours.rate / theirs.rate >= 1;
+  // Issue 13: the relay's rate goal is the runtime's floor (a bare Node relay, same run), not haproxy's.
+  const rateMet = ours.rate / floor.rate >= 0.9;
   const mbpsMet = ours.mbps / theirs.mbps >= 0.9;
   const cpus = os.cpus();
   const rows: string[][] = [
@@ -331,7 +332,7 @@ function report(rounds: readonly Round[], started: Date, seconds: number, load: 
       fmt(ours.rate),
       fmt(theirs.rate),
       ratio(ours.rate, theirs.rate),
-      '≥ 1.00×',
+      `≥ 0.90× the Node floor (${(ours.rate / floor.rate).toFixed(3)}×)`,
       rateMet ? 'met' : '**missed**',
       fmt(floor.rate),
     ],
@@ -468,7 +469,8 @@ then warms up with 2 s of wrk):
   work (the name, the health table, the timeouts, the JSON log line, the metrics) is what it costs
   above the floor. Even the floor relays well under haproxy's rate on one core, so no change inside
   a Node relay reaches it: the rate scales with a faster core, not with more cores (the proxy has
-  one thread; the goal compares one relay). Node 24, which the images ship and this benchmark runs,
+  one thread; the goal compares one relay). So issue 13 set the rate goal against the floor: at
+  least 0.90× a bare Node relay measured in the same run (haproxy's ratio is still reported). Node 24, which the images ship and this benchmark runs,
   costs less per socket than Node 20 (0.48× haproxy on Node 20, 0.53-0.60× on Node 24 here).
 - **Per byte**, a side that streams is read into a 256 KiB buffer of its own, reused, and written on
   without a copy (\`src/runtime/socket-reader.ts\`; a read of 16 KiB or more switches a side to it),
