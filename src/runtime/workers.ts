@@ -159,7 +159,9 @@ export function startWorkers(options: WorkersOptions): Workers {
   const send = (worker: Worker, message: ToWorker): boolean => {
     if (!worker.isConnected()) return false;
     try {
-      worker.send(message);
+      // With a callback, a channel that closes under the write (the worker exiting: EPIPE) is
+      // reported to it instead of as an 'error' event that would end the supervisor.
+      worker.send(message, ignoreSendError);
       return true;
     } catch {
       return false;
@@ -190,6 +192,8 @@ export function startWorkers(options: WorkersOptions): Workers {
     slot.startedAt = Date.now();
     const worker = cluster.fork({ [WORKER_INDEX_VARIABLE]: String(slot.index) });
     slot.worker = worker;
+    // The channel's errors (a worker gone under a send) end in 'exit', which restarts or stops it.
+    worker.on('error', ignoreSendError);
     // Held until the worker is ready: a start failure is then one line (the supervisor's), not one per worker.
     worker.process.stderr?.on('data', (chunk: Buffer) => {
       if (slot.ready) process.stderr.write(chunk);
@@ -343,3 +347,6 @@ function lastLine(text: string): string | undefined {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   return lines[lines.length - 1];
 }
+
+/** A message a worker can no longer take: its 'exit' follows and decides. */
+function ignoreSendError(): void {}
