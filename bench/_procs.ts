@@ -18,6 +18,25 @@ export function ownNetnsLink(): string {
   return readlinkSync('/proc/self/ns/net');
 }
 
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ: 100 on Linux). */
+const CLK_TCK = 100;
+
+/**
+ * A process's CPU time so far (all its threads, also those that ended), in seconds, from
+ * /proc/PID/stat (utime and stime: fields 14 and 15 of the line, 12 and 13 after the name).
+ */
+export function cpuTimes(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
+}
+
+/** A process's user + system CPU time so far, in seconds (see cpuTimes). */
+export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
+}
+
 function isLive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

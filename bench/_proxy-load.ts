@@ -1,22 +1,15 @@
 /**
  * Load client for the HTTP proxy benchmark, run inside the lab's client namespace:
  *
- *   node _proxy-load.js connect-rate PROXY_HOST PROXY_PORT TARGET CONCURRENCY SECONDS
- *     CONNECT tunnels opened per second: each worker opens a tunnel to TARGET (host:port of a server
- *     that sends a line and closes), reads until the end, and starts again. Prints JSON
- *     {tunnels, seconds, perSecond, errors}.
- *
  *   node _proxy-load.js tunnel-exchange PROXY_HOST PROXY_PORT TARGET CONCURRENCY SECONDS
  *     Short-lived tunnels that each carry one small HTTP exchange, as an HTTPS client's: each worker
  *     opens a tunnel to TARGET (host:port of an HTTP server), sends one `GET /small` with
  *     `Connection: close` once the 200 came, reads the response until the server closes, and starts
  *     again. Prints JSON {tunnels, seconds, perSecond, errors}.
  *
- *   node _proxy-load.js idle-tunnels PROXY_HOST PROXY_PORT TARGET COUNT [exchange]
+ *   node _proxy-load.js idle-tunnels PROXY_HOST PROXY_PORT TARGET COUNT
  *     Opens COUNT tunnels to TARGET (a server that holds connections), prints "ready N" when all got
- *     their 200, then holds them until stdin closes or SIGTERM. With `exchange`, TARGET is an HTTP
- *     server and each tunnel first carries one kept-alive `GET /small` (as a client's connection
- *     that has done its handshake and waits), and "ready" comes once every response has.
+ *     their 200, then holds them until stdin closes or SIGTERM.
  *
  *   node _proxy-load.js bare-relay PORT
  *     The runtime's floor for a CONNECT proxy: the least a Node relay does (reads the CONNECT line,
@@ -52,34 +45,6 @@ function openTunnel(host: string, port: number, target: string): Promise<Socket>
     socket.once('error', reject);
     socket.once('connect', () => socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`));
   });
-}
-
-async function connectRate(host: string, port: number, target: string, concurrency: number, seconds: number) {
-  const deadline = Date.now() + seconds * 1000;
-  let tunnels = 0;
-  let errors = 0;
-  const started = Date.now();
-  const worker = async () => {
-    while (Date.now() < deadline) {
-      try {
-        const socket = await openTunnel(host, port, target);
-        await new Promise<void>((resolve) => {
-          socket.on('data', () => {});
-          socket.once('close', () => resolve());
-          socket.once('error', () => resolve());
-        });
-        tunnels++;
-      } catch {
-        errors++;
-        if (errors > 1000) return;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = (Date.now() - started) / 1000;
-  process.stdout.write(
-    `${JSON.stringify({ tunnels, seconds: elapsed, perSecond: tunnels / elapsed, errors })}\n`,
-  );
 }
 
 /**
@@ -118,10 +83,8 @@ function tunnelExchange(host: string, port: number, target: string, concurrency:
     socket.on('data', (chunk: Buffer) => {
       if (state === 0) {
         // The proxies answer the CONNECT in one segment, before the origin sends anything.
-        if (
-          chunk.toString('latin1', 0, 12) !== 'HTTP/1.1 200' &&
-          chunk.toString('latin1', 0, 12) !== 'HTTP/1.0 200'
-        ) {
+        const status = chunk.toString('latin1', 0, 12);
+        if (status !== 'HTTP/1.1 200' && status !== 'HTTP/1.0 200') {
           failed = true;
           socket.destroy();
           return;
@@ -146,34 +109,12 @@ function tunnelExchange(host: string, port: number, target: string, concurrency:
   for (let i = 0; i < concurrency; i++) one();
 }
 
-/** One kept-alive `GET /small` over an open tunnel: resolves once the response has come. */
-function exchangeOnce(socket: Socket, target: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      const end = text.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      const length = Number(/content-length: *(\d+)/i.exec(text)?.[1] ?? 0);
-      if (text.length < end + 4 + length) return;
-      socket.off('data', onData);
-      if (!text.startsWith('HTTP/1.1 200')) reject(new Error(text.split('\r\n')[0]));
-      else resolve(socket);
-    };
-    socket.on('data', onData);
-    socket.write(`GET /small HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
-  });
-}
-
-async function idleTunnels(host: string, port: number, target: string, count: number, exchange: boolean) {
+async function idleTunnels(host: string, port: number, target: string, count: number) {
   const sockets: Socket[] = [];
   const batch = 100;
   for (let i = 0; i < count; i += batch) {
     const opened = await Promise.all(
-      Array.from({ length: Math.min(batch, count - i) }, async () => {
-        const socket = await openTunnel(host, port, target);
-        return exchange ? exchangeOnce(socket, target) : socket;
-      }),
+      Array.from({ length: Math.min(batch, count - i) }, () => openTunnel(host, port, target)),
     );
     sockets.push(...opened);
   }
@@ -245,14 +186,11 @@ function bareRelay(port: number) {
 }
 
 switch (mode) {
-  case 'connect-rate':
-    await connectRate(args[0]!, Number(args[1]), args[2]!, Number(args[3]), Number(args[4]));
-    break;
   case 'tunnel-exchange':
     tunnelExchange(args[0]!, Number(args[1]), args[2]!, Number(args[3]), Number(args[4]));
     break;
   case 'idle-tunnels':
-    await idleTunnels(args[0]!, Number(args[1]), args[2]!, Number(args[3]), args[4] === 'exchange');
+    await idleTunnels(args[0]!, Number(args[1]), args[2]!, Number(args[3]));
     break;
   case 'bare-relay':
     bareRelay(Number(args[0]));

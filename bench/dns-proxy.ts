@@ -13,13 +13,14 @@
  * the proxy's own CPU time per connection and per MB, so a load-bound run still compares the cost.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessHandle } from '../src/lab/index.js';
 import { BIN, DNS4, DnsProxyLab } from '../test/dns-proxy/_dns-lab.js';
 import { productNode } from './_image-node.js';
+import { cpuSeconds, cpuTimes } from './_procs.js';
 import { destinationHaproxyConfig, oldImageHaproxyConfig } from './dns-proxy-haproxy.js';
 
 const FLOOR = fileURLToPath(new URL('./dns-proxy-floor.js', import.meta.url));
@@ -37,7 +38,6 @@ const DESTINATION = '203.0.113.25';
 const RATE_PORT = 8080;
 const DESTINATION_HTTP_PORT = 7080;
 const IPERF_PORT = 5201;
-const CLK_TCK = 100;
 /** egress-router and the Node floor run on the Node the images ship. */
 const NODE = productNode();
 
@@ -68,19 +68,6 @@ interface Round {
 const log = (line: string) =>
   process.stderr.write(`[dns-proxy bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The process's CPU time (user + system), in seconds. */
-function cpuSeconds(pid: number): number {
-  const { user, system } = cpuTimes(pid);
-  return user + system;
-}
-
-/** The process's user and system CPU time, in seconds. */
-function cpuTimes(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
-}
 
 function firstLine(cmd: string, args: string[]): string {
   try {

@@ -37,6 +37,7 @@ import {
   table,
 } from './_common.js';
 import { productNode } from './_image-node.js';
+import { cpuSeconds } from './_procs.js';
 
 const LOAD = fileURLToPath(new URL('./_proxy-load.js', import.meta.url));
 const OUT = '203.0.113.25';
@@ -145,14 +146,6 @@ function execLoad(ctx: BenchContext, argv: string[], timeoutMs: number) {
   return ctx.lab.exec('client', 'taskset', ['-c', LOAD_CPU, ...argv], { timeoutMs, env: leanEnv() });
 }
 
-/** CPU seconds a process (all its threads) has used, from /proc. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 (1-based) of the whole line; 12 and 13 after the name.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function waitForPort(lab: Lab, ns: 'pod' | 'out', host: string, port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const r = await lab.exec(ns, 'bash', ['-c', 'exec 3<>"/dev/tcp/$0/$1"', host, String(port)], {
@@ -227,33 +220,13 @@ async function tunnelRate(
   proxy: Proxy,
   handle: ProcessHandle,
 ): Promise<{ perSecond: number; cpuUs: number; busy: number }> {
-  const cpuBefore = await cpuSeconds(handle.pid);
-  if (process.env.HP_LOAD === 'curl') {
-    const count = SECONDS * 3000;
-    const t0 = performance.now();
-    const r = await execLoad(
-      ctx,
-      [
-        'bash',
-        '-c',
-        'curl -s -p -x "$0" --parallel --parallel-max 32 -H "Connection: close" "$1" | grep -c hello',
-        `http://${POD}:${proxy.port}`,
-        `http://${OUT}/small?[1-${count}]`,
-      ],
-      (SECONDS + 60) * 1000,
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = (await cpuSeconds(handle.pid)) - cpuBefore;
-    const tunnels = Number(r.stdout.trim());
-    if (tunnels !== count) ctx.log(`${proxy.name}: ${count - tunnels} failed`);
-    return { perSecond: tunnels / seconds, cpuUs: (cpu / tunnels) * 1e6, busy: cpu / seconds };
-  }
+  const cpuBefore = cpuSeconds(handle.pid);
   const r = await execLoad(
     ctx,
     [NODE.path, LOAD, 'tunnel-exchange', POD, String(proxy.port), `${OUT}:80`, '32', String(SECONDS)],
     (SECONDS + 30) * 1000,
   );
-  const cpu = (await cpuSeconds(handle.pid)) - cpuBefore;
+  const cpu = cpuSeconds(handle.pid) - cpuBefore;
   const result = JSON.parse(r.stdout) as {
     tunnels: number;
     seconds: number;

@@ -12,7 +12,6 @@
  * totals say what 2 workers give on this machine when the load shares it.
  */
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, ProcessHandle } from '../src/lab/index.js';
@@ -31,6 +30,7 @@ import {
   table,
 } from './_common.js';
 import { productNode } from './_image-node.js';
+import { cpuSeconds } from './_procs.js';
 import { oldImageHaproxyConfig } from './dns-proxy-haproxy.js';
 
 const LOAD = fileURLToPath(new URL('./_proxy-load.js', import.meta.url));
@@ -130,9 +130,7 @@ async function groupCpu(pids: readonly number[]): Promise<number> {
   let total = 0;
   for (const pid of pids) {
     try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / 100;
+      total += cpuSeconds(pid);
     } catch {
       // Gone.
     }
