@@ -106,9 +106,10 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
       options.onChange();
     }
   };
+  /** Takes in one Lease object; returns what it read of it (undefined: not a node Lease). */
   const see = (object: unknown) => {
     const record = readNodeLease(object);
-    if (!record) return;
+    if (!record) return undefined;
     const known = leases.get(record.node);
     if (known?.record.resourceVersion !== record.resourceVersion)
       leases.set(record.node, { record, observedAt: Date.now() });
@@ -119,15 +120,15 @@ export async function startLeaseKeeper(options: LeaseKeeperOptions): Promise<Lea
       fenceTimer = setTimeout(check, Math.max(0, ownSeen + timing.fenceMs + 1 - Date.now()));
       fenceTimer.unref();
     }
+    return record;
   };
 
   /** A list's Leases replace what was seen (those gone are forgotten). */
   const adopt = (items: readonly unknown[]) => {
     const names = new Set<string>();
     for (const item of items) {
-      const record = readNodeLease(item);
+      const record = see(item);
       if (record) names.add(record.node);
-      see(item);
     }
     for (const name of [...leases.keys()]) if (!names.has(name)) leases.delete(name);
   };
