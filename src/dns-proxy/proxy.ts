@@ -1,7 +1,8 @@
 import net, { type Server, type Socket } from 'node:net';
-import { fastInfo, type InfoLine, type Logger } from '../runtime/logger.js';
+import { fastInfoJson, type InfoJsonLine, type Logger } from '../runtime/logger.js';
 import type { DnsProxySettings } from './config.js';
 import { connectOrder } from './connect-order.js';
+import { connectionJson } from './connection-line.js';
 import type { LookupName } from './dns-lookup.js';
 import { AddressHealth } from './health.js';
 import type { DnsProxyMetrics, EntryMetrics } from './metrics.js';
@@ -56,8 +57,8 @@ interface Listener {
 export class DnsProxy {
   readonly #settings: DnsProxySettings;
   readonly #log: Logger;
-  /** The per-connection line, written as log.info writes it but faster (fastInfo). */
-  readonly #connectionLine: InfoLine;
+  /** The per-connection line, written as log.info writes it but faster (fastInfoJson, connectionJson). */
+  readonly #connectionLine: InfoJsonLine;
   readonly #metrics: DnsProxyMetrics;
   readonly #health = new AddressHealth();
   readonly #resolver: NameResolver;
@@ -74,7 +75,7 @@ export class DnsProxy {
   constructor(options: DnsProxyOptions) {
     this.#settings = options.settings;
     this.#log = options.log;
-    this.#connectionLine = fastInfo(options.log);
+    this.#connectionLine = fastInfoJson(options.log);
     this.#metrics = options.metrics;
     this.#resolver = new NameResolver({
       bounds: options.settings,
@@ -258,7 +259,7 @@ export class DnsProxy {
       health: this.#health,
       ended: (relay, line) => {
         this.#active.delete(relay);
-        this.#connectionLine(line, 'connection');
+        this.#connectionLine(connectionJson(line), 'connection');
         if (this.#active.size === 0) this.#onIdle?.();
       },
       log: this.#log,

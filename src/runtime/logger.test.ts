@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BatchedWriter, createLogger, fastInfo } from './logger.js';
+import { BatchedWriter, createLogger, fastInfo, fastInfoJson } from './logger.js';
 
 /** A logger writing into an array of lines. */
 function capture(debug: boolean): { lines: string[]; log: ReturnType<typeof createLogger> } {
@@ -21,7 +21,7 @@ function capture(debug: boolean): { lines: string[]; log: ReturnType<typeof crea
   return { lines, log: createLogger({ debug, name: 'egress-test', destination }) };
 }
 
-describe('fastInfo() writes the lines log.info writes', () => {
+describe('fastInfo() and fastInfoJson() write the lines log.info writes', () => {
   const cases: [string, Record<string, unknown>, string][] = [
     [
       'a request line',
@@ -41,10 +41,12 @@ describe('fastInfo() writes the lines log.info writes', () => {
         const { lines, log } = capture(debug);
         log.info(fields, msg);
         fastInfo(log)(fields, msg);
+        fastInfoJson(log)(JSON.stringify(fields).slice(1, -1), msg);
         await new Promise((resolve) => setImmediate(resolve));
-        assert.equal(lines.length, 2);
-        const [viaPino, viaFast] = lines.map((line) => line.replace(/"time":\d+/, '"time":0'));
+        assert.equal(lines.length, 3);
+        const [viaPino, viaFast, viaJson] = lines.map((line) => line.replace(/"time":\d+/, '"time":0'));
         assert.equal(viaFast, viaPino);
+        assert.equal(viaJson, viaPino);
       });
     }
   }
