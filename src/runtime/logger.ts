@@ -177,15 +177,8 @@ function rawInfo(log: Logger): InfoJsonLine | undefined {
   ) {
     return undefined;
   }
-  // The few messages a hot path writes, as JSON once.
-  const messages = new Map<string, string>();
   return (fieldsJson, msg) => {
-    let m = messages.get(msg);
-    if (m === undefined) {
-      m = JSON.stringify(msg);
-      if (messages.size < 64) messages.set(msg, m);
-    }
     const rest = fieldsJson.length > 0 ? `,${fieldsJson}` : '';
-    stream.write(`{"level":30,"time":${Date.now()}${bindings}${rest},"msg":${m}}\n`);
+    stream.write(`{"level":30,"time":${Date.now()}${bindings}${rest},"msg":${JSON.stringify(msg)}}\n`);
   };
 }
