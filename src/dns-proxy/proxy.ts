@@ -4,11 +4,12 @@ import type { DnsProxySettings } from './config.js';
 import { connectOrder } from './connect-order.js';
 import { connectionJson } from './connection-line.js';
 import type { LookupName } from './dns-lookup.js';
+import { EntryRuntime } from './entry-runtime.js';
 import { AddressHealth } from './health.js';
-import type { DnsProxyMetrics, EntryMetrics } from './metrics.js';
+import type { DnsProxyMetrics } from './metrics.js';
 import { type NameRecord, NameResolver } from './name-resolver.js';
 import { type DnsProxyEntry, targetText } from './parse-destinations.js';
-import { type CoarseClock, type ConnectionRecord, Relay, type RelayHooks, type RelayPlan } from './relay.js';
+import { type CoarseClock, Relay } from './relay.js';
 import type { NameState, ResolutionDecision } from './resolution.js';
 
 /** Addresses one client connection tries at most before it is given up (haproxy: `retries 3`). */
@@ -309,91 +310,6 @@ export class DnsProxy {
     } else {
       this.#log.debug(line, 'addresses unchanged');
     }
-  }
-}
-
-/** What an entry's runtime needs from the proxy. */
-interface EntryContext {
-  readonly health: AddressHealth;
-  readonly log: Logger;
-  ended(relay: Relay, record: ConnectionRecord): void;
-}
-
-/** An entry as it runs: its destination's current addresses, round-robin position and metrics. */
-class EntryRuntime implements RelayHooks {
-  readonly entry: DnsProxyEntry;
-  readonly destination: string;
-  readonly record: NameRecord | undefined;
-  readonly metrics: EntryMetrics;
-  cursor = 0;
-  readonly #static: readonly string[];
-  readonly #settings: DnsProxySettings;
-  readonly #context: EntryContext;
-
-  constructor(
-    entry: DnsProxyEntry,
-    destination: string,
-    record: NameRecord | undefined,
-    metrics: EntryMetrics,
-    settings: DnsProxySettings,
-    context: EntryContext,
-  ) {
-    this.entry = entry;
-    this.destination = destination;
-    this.record = record;
-    this.metrics = metrics;
-    this.#static = entry.target.kind === 'address' ? [entry.target.address.address] : [];
-    this.#settings = settings;
-    this.#context = context;
-  }
-
-  /** The addresses new connections go to now. */
-  addresses(): readonly string[] {
-    return this.record ? this.record.state.addresses : this.#static;
-  }
-
-  /** A relay plan for a new connection. */
-  plan(candidates: readonly string[]): RelayPlan {
-    return {
-      port: this.entry.listenPort,
-      destination: this.destination,
-      remotePort: this.entry.remotePort,
-      candidates,
-      connectTimeoutMs: this.#settings.connectTimeoutMs,
-      idleTimeoutMs: this.#settings.idleTimeoutMs,
-    };
-  }
-
-  attemptFailed(address: string, remotePort: number, code: string): void {
-    const retryInMs = this.#context.health.failed(`${address} ${remotePort}`, Date.now());
-    this.metrics.connectFailed(address);
-    this.#context.log.warn(
-      {
-        event: 'address',
-        port: this.entry.listenPort,
-        destination: this.destination,
-        address,
-        remotePort,
-        error: code,
-        retryInMs,
-      },
-      'connect failed, address skipped for a while',
-    );
-  }
-
-  connected(address: string, remotePort: number): void {
-    if (this.#context.health.allUp) return;
-    if (this.#context.health.succeeded(`${address} ${remotePort}`)) {
-      this.#context.log.info(
-        { event: 'address', port: this.entry.listenPort, destination: this.destination, address, remotePort },
-        'address accepts connections again',
-      );
-    }
-  }
-
-  ended(relay: Relay, record: ConnectionRecord): void {
-    this.metrics.ended(record.result, record.bytesFromClient, record.bytesToClient);
-    this.#context.ended(relay, record);
   }
 }
 
