@@ -110,6 +110,23 @@ export class DnsProxyLab {
     );
     this.#writeHosts({});
     await this.startDns();
+    await this.#resolveNeighbours();
+  }
+
+  /**
+   * One ping from the pod to the outside in each family, so that every hop has its neighbour
+   * entry before a test runs: the tests give connects 1 s, and a first connect that waits for
+   * neighbour discovery hop by hop could, on a loaded machine, lose a solicitation and wait out
+   * the kernel's 1 s retransmission (the likely cause of a CI run's first IPv6 relay failing, after
+   * 1.09 s, the connect timeout and nothing more).
+   */
+  async #resolveNeighbours(): Promise<void> {
+    const { lab } = this;
+    for (const host of [lab.addresses.outside4[0], lab.addresses.outside6[0]]) {
+      if (host === undefined) continue;
+      if (!(await lab.ping('pod', host, { deadlineSeconds: 5 })))
+        throw new Error(`DNS proxy lab: the pod cannot reach ${host}`);
+    }
   }
 
   /** Starts dnsmasq (again) and waits until it answers. */
