@@ -163,4 +163,26 @@ describe('the four images: contents, users, labels, sizes (podman)', { skip }, (
     assert.equal(podWait.code, 0, podWait.stderr);
     assert.match(podWait.stdout, /^Usage: egress-router pod-wait/);
   });
+
+  test("the CLI is on every image's PATH by name, as `kubectl exec POD -- egress-router …` runs it", async () => {
+    for (const image of Object.values(IMAGES)) {
+      const run = await podman([
+        'run',
+        '--rm',
+        ...containers.identity('path'),
+        '--network',
+        'none',
+        '--cap-drop',
+        'all',
+        '--read-only',
+        '--entrypoint',
+        'egress-router',
+        image,
+        'validate',
+        '--help',
+      ]);
+      assert.equal(run.code, 0, `${image}: ${run.stderr}`);
+      assert.match(run.stdout, /^Usage: egress-router validate/, image);
+    }
+  });
 });
