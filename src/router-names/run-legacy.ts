@@ -1,11 +1,10 @@
-import { parseRouterConfig, type RouterConfig, type RouterEnv } from '../destination-parser/config.js';
-import { planRouter } from '../destination-parser/plan.js';
+import type { RouterConfig, RouterEnv } from '../destination-parser/config.js';
+import { planRouter, type RouterPlan } from '../destination-parser/plan.js';
 import { buildRuleset, TABLE_NAME } from '../nat/ruleset.js';
 import { openElementSender } from '../network/nft-batch.js';
-import { REANNOUNCE_DELAY_MS } from '../router/run-router.js';
+import { followDestinationFile, logSetUp, scheduleReannounce } from '../router/legacy-mode.js';
 import { type SetUpEffects, setUp } from '../router/set-up.js';
 import type { LogSink } from '../runtime/deferred-log.js';
-import { followFile } from '../runtime/follow-file.js';
 import { NameLoop, type NameLoopOptions } from './name-loop.js';
 
 /**
@@ -36,17 +35,7 @@ export async function runLegacyWithNames(
   const started = process.hrtime.bigint();
   const plan = planRouter(config);
   await setUp(plan, buildRuleset(plan.nat), effects, log);
-  log.info(
-    {
-      mode: config.mode,
-      source: plan.addresses.map((a) => `${a.address}/${a.prefix}`),
-      mappings: plan.nat.mappings.length,
-      fallbacks: plan.nat.fallbacks.map((f) => f.destination.address),
-      names: [...new Set(plan.nat.names.map((n) => n.name))],
-      ms: elapsedMs(started),
-    },
-    'egress router set up',
-  );
+  logSetUp(config, plan, started, log, { names: namesOf(plan) });
   const sender = openElementSender();
   const loop = new NameLoop({
     plan: plan.nat,
@@ -58,16 +47,15 @@ export async function runLegacyWithNames(
     ...loopOptions,
   });
 
-  const egress = await effects.linkIndex(plan.egressInterface);
-  const reannounce = setTimeout(() => {
-    effects.announce(egress).then(
-      () => log.debug({ step: 'announce' }, 'addresses announced again'),
-      (error: Error) => log.warn({ err: error }, 'second announcement failed'),
-    );
-  }, REANNOUNCE_DELAY_MS);
-
+  const reannounce = await scheduleReannounce(plan, effects, log);
   const path = env.EGRESS_DESTINATION_FILE;
-  const follower = path ? follow(path, listText ?? '', env, effects, loop, log) : undefined;
+  // A new list replaces the table in one transaction, built with the addresses its names have now.
+  const follower = path
+    ? followDestinationFile(path, listText ?? '', env, log, async (next) => {
+        await loop.reload(next.nat, (addresses) => effects.applyRuleset(buildRuleset(next.nat, addresses)));
+        return { names: namesOf(next) };
+      })
+    : undefined;
   try {
     await stop;
   } finally {
@@ -79,59 +67,7 @@ export async function runLegacyWithNames(
   log.info({ mode: config.mode }, 'stopping');
 }
 
-function follow(
-  path: string,
-  initial: string,
-  env: RouterEnv,
-  effects: SetUpEffects,
-  loop: NameLoop,
-  log: LogSink,
-) {
-  let applying: Promise<void> = Promise.resolve();
-  const follower = followFile(path, initial, (change) => {
-    applying = applying.then(async () => {
-      if ('error' in change) {
-        log.error({ file: path, err: change.error }, 'destination list unreadable; the running rules stay');
-        return;
-      }
-      const result = parseRouterConfig(env, { text: change.text });
-      if (!result.ok) {
-        const first = result.errors[0]!;
-        log.error(
-          { file: path, line: first.line, error: first.message, errors: result.errors.length },
-          'new destination list is invalid; the running rules stay',
-        );
-        return;
-      }
-      const started = process.hrtime.bigint();
-      const plan = planRouter(result.value);
-      try {
-        await loop.reload(plan.nat, (addresses) => effects.applyRuleset(buildRuleset(plan.nat, addresses)));
-        log.info(
-          {
-            file: path,
-            mappings: plan.nat.mappings.length,
-            names: [...new Set(plan.nat.names.map((n) => n.name))],
-            ms: elapsedMs(started),
-          },
-          'destination list reloaded',
-        );
-      } catch (error) {
-        log.error(
-          { file: path, err: error },
-          'applying the new destination list failed; the running rules stay',
-        );
-      }
-    });
-  });
-  return {
-    async close() {
-      follower.close();
-      await applying;
-    },
-  };
-}
-
-function elapsedMs(started: bigint): number {
-  return Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+/** The names of a list, each once. */
+function namesOf(plan: RouterPlan): string[] {
+  return [...new Set(plan.nat.names.map((n) => n.name))];
 }

@@ -1,13 +1,10 @@
 import { spawn } from 'node:child_process';
-import { parseRouterConfig, type RouterConfig, type RouterEnv } from '../destination-parser/config.js';
+import type { RouterConfig, RouterEnv } from '../destination-parser/config.js';
 import { planRouter } from '../destination-parser/plan.js';
 import { buildRuleset } from '../nat/ruleset.js';
 import type { LogSink } from '../runtime/deferred-log.js';
-import { followFile } from '../runtime/follow-file.js';
+import { followDestinationFile, logSetUp, REANNOUNCE_DELAY_MS, scheduleReannounce } from './legacy-mode.js';
 import { type SetUpEffects, setUp } from './set-up.js';
-
-/** The second announcement follows the first after this long (as the old image did). */
-export const REANNOUNCE_DELAY_MS = 2000;
 
 /**
  * Sets the network up for a validated configuration (every mode but unit-test), then, in legacy
@@ -35,82 +32,24 @@ export async function runRouterMode(
   const started = process.hrtime.bigint();
   const plan = planRouter(config);
   await setUp(plan, buildRuleset(plan.nat), effects, log);
-  log.info(
-    {
-      mode: config.mode,
-      source: plan.addresses.map((a) => `${a.address}/${a.prefix}`),
-      mappings: plan.nat.mappings.length,
-      fallbacks: plan.nat.fallbacks.map((f) => f.destination.address),
-      ms: elapsedMs(started),
-    },
-    'egress router set up',
-  );
+  logSetUp(config, plan, started, log);
   if (config.mode !== 'legacy') {
     if (plan.announce.length > 0) scheduleDetachedAnnounce(cliEntry, plan.egressInterface);
     return;
   }
 
-  const egress = await effects.linkIndex(plan.egressInterface);
-  const reannounce = setTimeout(() => {
-    effects.announce(egress).then(
-      () => log.debug({ step: 'announce' }, 'addresses announced again'),
-      (error: Error) => log.warn({ err: error }, 'second announcement failed'),
-    );
-  }, REANNOUNCE_DELAY_MS);
-
+  const reannounce = await scheduleReannounce(plan, effects, log);
   const path = env.EGRESS_DESTINATION_FILE;
-  const follower = path ? followDestinationFile(path, listText ?? '', env, effects, log) : undefined;
+  const follower = path
+    ? followDestinationFile(path, listText ?? '', env, log, async (next) => {
+        await effects.applyRuleset(buildRuleset(next.nat));
+        return {};
+      })
+    : undefined;
   await stop;
   clearTimeout(reannounce);
   await follower?.close();
   log.info({ mode: config.mode }, 'stopping');
-}
-
-function followDestinationFile(
-  path: string,
-  initial: string,
-  env: RouterEnv,
-  effects: SetUpEffects,
-  log: LogSink,
-) {
-  let applying: Promise<void> = Promise.resolve();
-  const follower = followFile(path, initial, (change) => {
-    applying = applying.then(async () => {
-      if ('error' in change) {
-        log.error({ file: path, err: change.error }, 'destination list unreadable; the running rules stay');
-        return;
-      }
-      const result = parseRouterConfig(env, { text: change.text });
-      if (!result.ok) {
-        const first = result.errors[0]!;
-        log.error(
-          { file: path, line: first.line, error: first.message, errors: result.errors.length },
-          'new destination list is invalid; the running rules stay',
-        );
-        return;
-      }
-      const started = process.hrtime.bigint();
-      const plan = planRouter(result.value);
-      try {
-        await effects.applyRuleset(buildRuleset(plan.nat));
-        log.info(
-          { file: path, mappings: plan.nat.mappings.length, ms: elapsedMs(started) },
-          'destination list reloaded',
-        );
-      } catch (error) {
-        log.error(
-          { file: path, err: error },
-          'applying the new destination list failed; the running rules stay',
-        );
-      }
-    });
-  });
-  return {
-    async close() {
-      follower.close();
-      await applying;
-    },
-  };
 }
 
 /**
@@ -129,12 +68,4 @@ function scheduleDetachedAnnounce(cliEntry: string, ifname: string): void {
   );
   child.on('error', () => {});
   child.unref();
-}
-
-/**
- * Whole milliseconds since `started` (process.hrtime.bigint()). Not performance.now(): the global
- * `performance` loads perf_hooks on first use, which init mode would pay for at start-up.
- */
-function elapsedMs(started: bigint): number {
-  return Math.round(Number(process.hrtime.bigint() - started) / 1e6);
 }
