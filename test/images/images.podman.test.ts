@@ -33,17 +33,24 @@ describe('the four images: contents, users, labels, sizes (podman)', { skip }, (
     await containers.removeAll();
   });
 
-  /** Runs a script with the image's node, as its own user, with no network and no privileges. */
-  async function inImage(image: string, script: string): Promise<unknown> {
-    const run = await podman([
+  /** Runs a container of an image with no network, no privileges and a read-only root. */
+  function runLocked(label: string, args: readonly string[]) {
+    return podman([
       'run',
       '--rm',
-      ...containers.identity('probe'),
+      ...containers.identity(label),
       '--network',
       'none',
       '--cap-drop',
       'all',
       '--read-only',
+      ...args,
+    ]);
+  }
+
+  /** Runs a script with the image's node, as its own user, with no network and no privileges. */
+  async function inImage(image: string, script: string): Promise<unknown> {
+    const run = await runLocked('probe', [
       '--entrypoint',
       '/usr/local/bin/node',
       image,
@@ -116,71 +123,23 @@ describe('the four images: contents, users, labels, sizes (podman)', { skip }, (
   });
 
   test('nft runs in the router image (its libraries are all there)', async () => {
-    const run = await podman([
-      'run',
-      '--rm',
-      ...containers.identity('nft'),
-      '--network',
-      'none',
-      '--cap-drop',
-      'all',
-      '--entrypoint',
-      '/usr/sbin/nft',
-      IMAGES.router,
-      '--version',
-    ]);
+    const run = await runLocked('nft', ['--entrypoint', '/usr/sbin/nft', IMAGES.router, '--version']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^nftables v1\./);
   });
 
   test('every image answers --help through its entrypoint without network or privileges', async () => {
-    const run = await podman([
-      'run',
-      '--rm',
-      ...containers.identity('help'),
-      '--network',
-      'none',
-      '--cap-drop',
-      'all',
-      '--read-only',
-      IMAGES.router,
-      '--help',
-    ]);
+    const run = await runLocked('help', [IMAGES.router, '--help']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Usage: egress-router/);
-    const podWait = await podman([
-      'run',
-      '--rm',
-      ...containers.identity('help'),
-      '--network',
-      'none',
-      '--cap-drop',
-      'all',
-      '--read-only',
-      IMAGES.podWait,
-      '--help',
-    ]);
+    const podWait = await runLocked('help', [IMAGES.podWait, '--help']);
     assert.equal(podWait.code, 0, podWait.stderr);
     assert.match(podWait.stdout, /^Usage: egress-router pod-wait/);
   });
 
   test("the CLI is on every image's PATH by name, as `kubectl exec POD -- egress-router …` runs it", async () => {
     for (const image of Object.values(IMAGES)) {
-      const run = await podman([
-        'run',
-        '--rm',
-        ...containers.identity('path'),
-        '--network',
-        'none',
-        '--cap-drop',
-        'all',
-        '--read-only',
-        '--entrypoint',
-        'egress-router',
-        image,
-        'validate',
-        '--help',
-      ]);
+      const run = await runLocked('path', ['--entrypoint', 'egress-router', image, 'validate', '--help']);
       assert.equal(run.code, 0, `${image}: ${run.stderr}`);
       assert.match(run.stdout, /^Usage: egress-router validate/, image);
     }
