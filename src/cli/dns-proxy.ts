@@ -65,9 +65,12 @@ export async function runDnsProxy(
     throw new ExitError([...lines, count].join('\n'));
   }
   const config = result.value;
+  const { availableCpus } = await import('../runtime/cpus.js');
+  const { workerCount } = await import('../runtime/workers.js');
+  const workers = workerCount('dns-proxy', config.settings.workers, availableCpus());
   if (check) {
     const { formatCheck } = await import('../dns-proxy/format-entries.js');
-    stdout.write(`${formatCheck(config).join('\n')}\n`);
+    stdout.write(`${formatCheck(config, workers).join('\n')}\n`);
     return;
   }
   if (link) {
@@ -84,9 +87,6 @@ export async function runDnsProxy(
     }
     return;
   }
-  const { availableCpus } = await import('../runtime/cpus.js');
-  const { canStartWorkers } = await import('../runtime/workers.js');
-  const workers = !canStartWorkers('dns-proxy') ? 1 : config.settings.workers || availableCpus();
   if (workers > 1) {
     const [{ superviseDnsProxy }, { WorkersStartError }] = await Promise.all([
       import('../runtime/workers-dns-proxy.js'),

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
 import { ProxyStartError } from '../proxy/errors.js';
+import { availableCpus } from '../runtime/cpus.js';
+import { lastLine, runCli } from './_cli-testing.js';
 import { isExitError } from './exit-error.js';
 import { runHttpProxy } from './http-proxy.js';
 
@@ -30,4 +32,14 @@ test('runHttpProxy() maps the proxy start error to an ExitError with the same li
     assert.equal(error.cause.code, 'LISTEN_FAILED');
     return true;
   });
+});
+
+test('http-proxy --check prints the rules, then how many workers the proxy would run', () => {
+  const policy = { EGRESS_HTTP_PROXY_DESTINATION: '*.example.com\n' };
+  const byDefault = runCli(['http-proxy', '--check'], policy);
+  assert.equal(byDefault.status, 0, byDefault.stderr);
+  assert.match(byDefault.stdout, /^ {4}1 {2}allow {2}domain {3}\*\.example\.com {2}\(line 1\)\n/);
+  assert.equal(lastLine(byDefault.stdout), `workers ${availableCpus()} (one per CPU)`);
+  const set = runCli(['http-proxy', '--check'], { ...policy, EGRESS_HTTP_PROXY_WORKERS: '3' });
+  assert.equal(lastLine(set.stdout), 'workers 3');
 });

@@ -11,7 +11,8 @@ The egress HTTP proxy (the http-proxy image's entrypoint; replaces ose-egress-ht
 use it through http_proxy / https_proxy: absolute-URI HTTP requests and CONNECT tunnels, each
 allowed or denied by the policy in EGRESS_HTTP_PROXY_DESTINATION (first matching rule wins).
 
-  --check   validate the policy, print the compiled rules in order, and exit (1 on error)
+  --check   validate the policy, print the compiled rules in order and the worker count, and
+            exit (1 on error)
 
 Environment:
   EGRESS_HTTP_PROXY_DESTINATION       the policy, one rule per line (see docs/http-proxy.md)
@@ -62,13 +63,15 @@ export async function runHttpProxy(
   }
   const settings = parseProxySettings(env);
   if (!settings.ok) throw new ExitError(settings.errors[0]!);
+  const { availableCpus } = await import('../runtime/cpus.js');
+  const { workerCount } = await import('../runtime/workers.js');
+  const workers = workerCount('http-proxy', settings.value.workers, availableCpus());
   if (values.check) {
-    stdout.write(`${describePolicy(loaded.compiled.policy).join('\n')}\n`);
+    const perCpu = settings.value.workers === 0 ? ' (one per CPU)' : '';
+    const lines = [...describePolicy(loaded.compiled.policy), `workers ${workers}${perCpu}`];
+    stdout.write(`${lines.join('\n')}\n`);
     return;
   }
-  const { availableCpus } = await import('../runtime/cpus.js');
-  const { canStartWorkers } = await import('../runtime/workers.js');
-  const workers = !canStartWorkers('http-proxy') ? 1 : settings.value.workers || availableCpus();
   const { serveHttpProxy } = await import('../proxy/serve.js');
   const { superviseHttpProxy } = await import('../runtime/workers-http-proxy.js');
   const { WorkersStartError } = await import('../runtime/workers-serve.js');

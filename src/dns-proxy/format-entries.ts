@@ -6,16 +6,17 @@ import { type DnsProxyEntry, targetText } from './parse-destinations.js';
  * (`<port> -> <destination>:<remote port>`, names marked), and the settings.
  *
  * @param config a validated configuration
+ * @param workers how many processes the proxy would run (workerCount)
  * @returns the lines, without line ends
  * @example formatCheck(config) // ['EGRESS_DNS_PROXY_DESTINATION: valid: 1 entry (1 name)', '100 -> example.com:100 (name)', ...]
  */
-export function formatCheck(config: DnsProxyConfig): string[] {
+export function formatCheck(config: DnsProxyConfig, workers: number): string[] {
   const names = config.entries.filter((entry) => entry.target.kind === 'name').length;
   const count = config.entries.length;
   return [
     `${config.origin}: valid: ${count} ${count === 1 ? 'entry' : 'entries'} (${names} ${names === 1 ? 'name' : 'names'})`,
     ...config.entries.map(formatEntry),
-    formatSettings(config.settings),
+    formatSettings(config.settings, workers),
   ];
 }
 
@@ -30,8 +31,8 @@ export function formatEntry(entry: DnsProxyEntry): string {
   return `${entry.listenPort} -> ${shown}:${entry.remotePort}${entry.target.kind === 'name' ? ' (name)' : ''}`;
 }
 
-/** The settings on one line. */
-export function formatSettings(s: DnsProxySettings): string {
+/** The settings on one line; the connection limit applies to each of the `workers`. */
+export function formatSettings(s: DnsProxySettings, workers: number): string {
   const sec = (ms: number) => `${ms / 1000} s`;
   return [
     `admin port ${s.adminPort}`,
@@ -40,6 +41,7 @@ export function formatSettings(s: DnsProxySettings): string {
     `drain ${sec(s.drainTimeoutMs)}`,
     `TTL ${s.minTtlMs / 1000}..${sec(s.maxTtlMs)}`,
     `negative hold ${sec(s.negativeHoldMs)}`,
-    `max connections ${s.maxConnections}`,
+    `max connections ${s.maxConnections} per worker`,
+    `workers ${workers}${s.workers === 0 ? ' (one per CPU)' : ''}`,
   ].join(', ');
 }

@@ -82,6 +82,19 @@ export function canStartWorkers(command: string): boolean {
   return process.argv[2] === command;
 }
 
+/**
+ * How many processes `command` runs: the setting (EGRESS_*_WORKERS), else one per CPU the process
+ * may use; one when it cannot start workers (canStartWorkers).
+ *
+ * @param command the CLI command
+ * @param setting the validated setting, 0 when unset
+ * @param cpus the CPUs the process may use (availableCpus)
+ * @returns the count, at least 1
+ */
+export function workerCount(command: string, setting: number, cpus: number): number {
+  return canStartWorkers(command) ? setting || cpus : 1;
+}
+
 /** One worker slot (1 to N): the process in it now, and its crash history. */
 interface Slot {
   readonly index: number;

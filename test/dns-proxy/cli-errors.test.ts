@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../src/cli/_cli-testing.js';
 import { readTestdata, testdataPath } from '../../src/dns-proxy/_testing.js';
+import { availableCpus } from '../../src/runtime/cpus.js';
 
 describe('egress-router dns-proxy: CONTRACT errors', () => {
   let scratch = '';
@@ -119,7 +120,8 @@ describe('egress-router dns-proxy --check', () => {
     '100 -> example.com:100 (name)',
     '8080 -> 203.0.113.26:80',
     '8443 -> foobar.com:443 (name)',
-    'admin port 9091, connect timeout 10 s, idle timeout 60 s, drain 20 s, TTL 1..30 s, negative hold 30 s, max connections 4000',
+    // The default: one worker per CPU this process (and so the CLI it starts) may use.
+    `admin port 9091, connect timeout 10 s, idle timeout 60 s, drain 20 s, TTL 1..30 s, negative hold 30 s, max connections 4000 per worker, workers ${availableCpus()} (one per CPU)`,
     '',
   ].join('\n');
 

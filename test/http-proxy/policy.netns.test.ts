@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { availableCpus } from '../../src/runtime/cpus.js';
 import { BIN, ProxyLab, type RunningProxy, SOURCE4, SOURCE6, skipReason } from './_proxy-lab.js';
 
 const skip = skipReason();
@@ -264,7 +265,7 @@ describe('http-proxy policy in network namespaces', { skip }, () => {
       });
     }
 
-    test('--check prints the compiled rules in order and exits 0', async () => {
+    test('--check prints the compiled rules in order, then the worker count, and exits 0', async () => {
       const result = await cli(
         {
           EGRESS_HTTP_PROXY_DESTINATION:
@@ -281,6 +282,7 @@ describe('http-proxy policy in network namespaces', { skip }, () => {
           '    3  allow  address  192.168.1.0/24  (line 4)',
           '    4  allow  address  fe80::/10  (line 5)',
           '    *  allow  rest     everything no rule decided  (line 6)',
+          `workers ${availableCpus()} (one per CPU)`,
           '',
         ].join('\n'),
       );
