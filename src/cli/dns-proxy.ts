@@ -65,14 +65,6 @@ export async function runDnsProxy(
     throw new ExitError([...lines, count].join('\n'));
   }
   const config = result.value;
-  const { availableCpus } = await import('../runtime/cpus.js');
-  const { workerCount } = await import('../runtime/workers.js');
-  const workers = workerCount('dns-proxy', config.settings.workers, availableCpus());
-  if (check) {
-    const { formatCheck } = await import('../dns-proxy/format-entries.js');
-    stdout.write(`${formatCheck(config, workers).join('\n')}\n`);
-    return;
-  }
   if (link) {
     const [{ runDnsProxyWorker }, { DnsProxyStartError }] = await Promise.all([
       import('../runtime/workers-dns-proxy.js'),
@@ -85,6 +77,16 @@ export async function runDnsProxy(
         throw new ExitError(`egress-router dns-proxy: ${error.message}`, 1, { cause: error });
       throw error;
     }
+    return;
+  }
+  // Counted here, after a worker (link set, never with --check) has gone its way: only the check
+  // and the supervisor need the count.
+  const { availableCpus } = await import('../runtime/cpus.js');
+  const { workerCount } = await import('../runtime/workers.js');
+  const workers = workerCount('dns-proxy', config.settings.workers, availableCpus());
+  if (check) {
+    const { formatCheck } = await import('../dns-proxy/format-entries.js');
+    stdout.write(`${formatCheck(config, workers).join('\n')}\n`);
     return;
   }
   if (workers > 1) {

@@ -63,12 +63,14 @@ export async function runHttpProxy(
   }
   const settings = parseProxySettings(env);
   if (!settings.ok) throw new ExitError(settings.errors[0]!);
-  const { availableCpus } = await import('../runtime/cpus.js');
+  const { availableCpus, workerCountText } = await import('../runtime/cpus.js');
   const { workerCount } = await import('../runtime/workers.js');
   const workers = workerCount('http-proxy', settings.value.workers, availableCpus());
   if (values.check) {
-    const perCpu = settings.value.workers === 0 ? ' (one per CPU)' : '';
-    const lines = [...describePolicy(loaded.compiled.policy), `workers ${workers}${perCpu}`];
+    const lines = [
+      ...describePolicy(loaded.compiled.policy),
+      workerCountText(workers, settings.value.workers),
+    ];
     stdout.write(`${lines.join('\n')}\n`);
     return;
   }

@@ -1,3 +1,4 @@
+import { workerCountText } from '../runtime/cpus.js';
 import type { DnsProxyConfig, DnsProxySettings } from './config.js';
 import { type DnsProxyEntry, targetText } from './parse-destinations.js';
 
@@ -42,6 +43,6 @@ export function formatSettings(s: DnsProxySettings, workers: number): string {
     `TTL ${s.minTtlMs / 1000}..${sec(s.maxTtlMs)}`,
     `negative hold ${sec(s.negativeHoldMs)}`,
     `max connections ${s.maxConnections} per worker`,
-    `workers ${workers}${s.workers === 0 ? ' (one per CPU)' : ''}`,
+    workerCountText(workers, s.workers),
   ].join(', ');
 }

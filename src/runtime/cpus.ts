@@ -135,3 +135,15 @@ function quotaV1(view: CgroupView, dir: string): number | undefined {
 function unescapeMountField(text: string): string {
   return text.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
 }
+
+/**
+ * How `--check` shows the worker count: `workers N`, marked `(one per CPU)` when the setting was
+ * left unset (the count then follows the CPUs the container may use).
+ *
+ * @param count the workers the proxy would run (workerCount)
+ * @param setting the EGRESS_*_WORKERS setting, 0 when unset
+ * @returns the text
+ */
+export function workerCountText(count: number, setting: number): string {
+  return `workers ${count}${setting === 0 ? ' (one per CPU)' : ''}`;
+}
