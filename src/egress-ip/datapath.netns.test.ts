@@ -154,6 +154,27 @@ describe('egress IPs on the cluster lab (manual mode, the datapath)', { skip }, 
     assert.equal(await source('re1'), lab.addresses.nodes[0]?.node4, 'no egress IP: its node');
   });
 
+  test("the mark's other bits (kube-proxy's, a CNI's) are kept: ours are ORed in under the mask", async () => {
+    const bl1 = lab.pod('bl1').ip4;
+    // Another component marks the pod's packets before us (raw), and counts what it sees after us.
+    const other = [
+      'add table inet other',
+      'add chain inet other raw { type filter hook prerouting priority raw ; }',
+      `add rule inet other raw ip saddr ${bl1} meta mark set 0x4000`,
+      'add chain inet other after { type filter hook prerouting priority -140 ; }',
+      `add rule inet other after ip saddr ${bl1} meta mark 0x10024000 counter`,
+    ];
+    for (const command of other) await lab.exec(1, 'nft', command.split(' '));
+    try {
+      assert.equal(await source('bl1'), egressIp, 'still routed to node 2 with the other bit set');
+      const listed = (await lab.exec(1, 'nft', ['list', 'chain', 'inet', 'other', 'after'])).stdout;
+      const packets = Number(/counter packets (\d+)/.exec(listed)?.[1] ?? 0);
+      assert.ok(packets > 0, `node 2's mark with 0x4000 kept: ${listed}`);
+    } finally {
+      await lab.exec(1, 'nft', ['delete', 'table', 'inet', 'other']);
+    }
+  });
+
   test('a namespace whose egress IP no node hosts is dropped', async () => {
     assert.equal(await source('gr1'), false);
   });

@@ -81,8 +81,22 @@ describe('buildEgressIpRules', () => {
       { cluster: (f) => `cluster${f}`, internal: (f) => `internal${f}` },
     );
     assert.deepEqual(
-      [...(sets.get('egress-mark4')?.elements.values() ?? [])].map((e) => [e.key, e.value?.text]),
-      [['10.128.0.9', '0x100c0000']],
+      [...(sets.get('egress-route4')?.elements.values() ?? [])].map((e) => [e.key, e.verdict]),
+      [['10.128.0.9', { jump: { target: 'egress-to-c' } }]],
+    );
+    assert.deepEqual(
+      chains.get('egress-to-c')?.rules,
+      [
+        [
+          {
+            mangle: {
+              key: { meta: { key: 'mark' } },
+              value: { '|': [{ '&': [{ meta: { key: 'mark' } }, 0xe000ffff] }, 0x100c0000] },
+            },
+          },
+        ],
+      ],
+      "the node's mark is ORed in under the mask: the mark's other bits are kept",
     );
     assert.deepEqual([...(sets.get('egress-snat4')?.elements.keys() ?? [])], ['10.128.0.2']);
     assert.deepEqual(
@@ -101,6 +115,7 @@ describe('buildEgressIpRules', () => {
         'egress-post nat postrouting 100',
         'egress-forward filter forward 0',
         'egress-input filter input 0',
+        'egress-to-c undefined undefined undefined',
       ],
     );
   });

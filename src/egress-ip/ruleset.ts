@@ -4,7 +4,9 @@
  *
  * ```
  * egress-pre (hook prerouting, priority mangle)
- *   ip saddr @cluster4 ip daddr != @internal4 meta mark set ip saddr map @egress-mark4   this node's pods whose IP is elsewhere
+ *   ip saddr @cluster4 ip daddr != @internal4 ip saddr vmap @egress-route4   this node's pods whose IP is elsewhere: jump egress-to-<n>
+ * egress-to-<n> (one per hosting node)
+ *   meta mark set meta mark & ~MARK_MASK | <that node's mark>                 our bits only; other bits of the mark are kept
  * egress-post (nat, hook postrouting, priority srcnat: before the node's masquerade)
  *   ip saddr @cluster4 ip daddr != @internal4 snat ip to ip saddr map @egress-snat4     every pod (any node) of a namespace hosted here
  * egress-forward (hook forward, priority filter)
@@ -16,7 +18,7 @@
  */
 import type { Family } from '../destination-parser/address.js';
 import { addressRange } from '../firewall/ip-range.js';
-import type { DesiredChain, DesiredElement, DesiredSet } from '../firewall/ruleset.js';
+import type { DesiredChain, DesiredElement, DesiredSet, Verdict } from '../firewall/ruleset.js';
 import { ipToBytes } from '../network/encoding.js';
 import type { EgressIpPlan } from './plan.js';
 
@@ -36,7 +38,9 @@ const PROTOCOL: Record<Family, 'ip' | 'ip6'> = { 4: 'ip', 6: 'ip6' };
 
 /** Names in the table. */
 export const egressNames = {
-  mark: (f: Family) => `egress-mark${f}`,
+  route: (f: Family) => `egress-route${f}`,
+  /** The chain that marks for the hosting node of this mark (its overlay index, in hex). */
+  toHost: (mark: number) => `egress-to-${((mark >>> 16) & 0xfff).toString(16)}`,
   snat: (f: Family) => `egress-snat${f}`,
   dropped: (f: Family) => `egress-dropped${f}`,
   ips: (f: Family) => `egress-ips${f}`,
@@ -60,15 +64,18 @@ export function buildEgressIpRules(
   const post: unknown[][] = [];
   const forward: unknown[][] = [];
   const input: unknown[][] = [];
+  const toHost = new Map<string, DesiredChain>();
   for (const family of FAMILIES) {
     const protocol = PROTOCOL[family];
     const type = family === 4 ? 'ipv4_addr' : 'ipv6_addr';
     const ofFamily = (ip: string) => ip.includes(':') === (family === 6);
-    const marks = new Map<string, DesiredElement>();
+    const routes = new Map<string, DesiredElement>();
     for (const [pod, host] of plan.remote) {
       const mark = markOfHost.get(host);
       if (!ofFamily(pod) || mark === undefined) continue;
-      marks.set(pod, element(pod, { bytes: hostU32(mark), text: `0x${mark.toString(16)}` }));
+      const chain = egressNames.toHost(mark);
+      if (!toHost.has(chain)) toHost.set(chain, { rules: [[setOurBits(mark)]] });
+      routes.set(pod, element(pod, undefined, { jump: { target: chain } }));
     }
     const snat = new Map<string, DesiredElement>();
     for (const hosted of plan.hosted) {
@@ -80,13 +87,12 @@ export function buildEgressIpRules(
     }
     const dropped = new Map([...plan.dropped].filter(ofFamily).map((ip) => [ip, element(ip)]));
     const ips = new Map(plan.hosted.filter((h) => ofFamily(h.ip)).map((h) => [h.ip, element(h.ip)]));
-    out.set(egressNames.mark(family), {
+    out.set(egressNames.route(family), {
       kind: 'map',
       type,
-      dataType: 'mark',
       interval: false,
       counter: false,
-      elements: marks,
+      elements: routes,
     });
     out.set(egressNames.snat(family), {
       kind: 'map',
@@ -111,7 +117,7 @@ export function buildEgressIpRules(
     const bySource = (map: string) => ({ map: { key: payload(protocol, 'saddr'), data: `@${map}` } });
     pre.push([
       ...external,
-      { mangle: { key: { meta: { key: 'mark' } }, value: bySource(egressNames.mark(family)) } },
+      { vmap: { key: payload(protocol, 'saddr'), data: `@${egressNames.route(family)}` } },
     ]);
     post.push([...external, { snat: { family: protocol, addr: bySource(egressNames.snat(family)) } }]);
     forward.push([
@@ -138,21 +144,24 @@ export function buildEgressIpRules(
       { base: { type: 'filter', hook: 'forward', prio: 0, policy: 'accept' }, rules: forward },
     ],
     ['egress-input', { base: { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }, rules: input }],
+    ...[...toHost].sort(([a], [b]) => (a < b ? -1 : 1)),
   ]);
   return { sets: out, chains };
 }
 
-function element(ip: string, value?: DesiredElement['value']): DesiredElement {
+function element(ip: string, value?: DesiredElement['value'], verdict?: Verdict): DesiredElement {
   const range = addressRange(ip);
   if (!range) throw new RangeError(`not an address: ${ip}`);
-  return { key: ip, range, ...(value ? { value } : {}) };
+  return { key: ip, range, ...(value ? { value } : {}), ...(verdict ? { verdict } : {}) };
 }
 
-/** A mark as the kernel keeps it in a register: host byte order (little-endian here). */
-function hostU32(value: number): Uint8Array {
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, value, true);
-  return bytes;
+/**
+ * `meta mark set meta mark & ~MARK_MASK | mark`: our bits set, the others (kube-proxy's, a CNI's)
+ * kept. nft 1.0.6 cannot OR a map's value into the mark, hence a chain per hosting node.
+ */
+function setOurBits(mark: number): unknown {
+  const kept = { '&': [{ meta: { key: 'mark' } }, ~MARK_MASK >>> 0] };
+  return { mangle: { key: { meta: { key: 'mark' } }, value: { '|': [kept, mark] } } };
 }
 
 function payload(protocol: 'ip' | 'ip6', field: 'saddr' | 'daddr') {

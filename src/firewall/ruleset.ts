@@ -36,7 +36,7 @@ export interface DesiredSet {
   readonly kind: 'set' | 'map';
   readonly type: 'ipv4_addr' | 'ipv6_addr';
   /** A map's data type; a verdict map when absent. */
-  readonly dataType?: 'ipv4_addr' | 'ipv6_addr' | 'mark';
+  readonly dataType?: 'ipv4_addr' | 'ipv6_addr';
   readonly interval: boolean;
   /** Every element has a counter (the firewall maps: per-rule counters). */
   readonly counter: boolean;
