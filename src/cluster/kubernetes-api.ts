@@ -15,23 +15,11 @@
 import { request as httpRequest, type IncomingMessage, STATUS_CODES } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
+import { isRecord, KubernetesApiError, messageOf, oneLine } from './kubernetes-error.js';
+import { listInPages } from './kubernetes-list.js';
+import { followStream } from './kubernetes-stream.js';
 
-/** A request that failed: the HTTP status when the server answered, its Status message in the text. */
-export class KubernetesApiError extends Error {
-  override readonly name = 'KubernetesApiError';
-
-  /**
-   * @param message one line: `403 Forbidden: <the server's message>`, or what went wrong on the way
-   * @param status the HTTP status, undefined when there was no answer
-   */
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+export { KubernetesApiError };
 
 /** A list's answer: its items (raw JSON objects) and the resource version to watch from. */
 export interface ListAnswer {
@@ -57,7 +45,7 @@ export interface KubernetesApi {
   /** The server URL, for logs. */
   readonly server: string;
   /**
-   * Lists a collection.
+   * Lists a collection, in pages of 500 (kubernetes-list.ts).
    *
    * @param path e.g. `/api/v1/pods`
    * @param signal aborts the request
@@ -98,8 +86,6 @@ const KEEPALIVE_MS = 30_000;
 const ANSWER_TIMEOUT_MS = 60_000;
 /** How the agent names itself to the API server (its audit log). */
 const USER_AGENT = 'egress-router-node';
-/** The longest line a watch stream may send (one object). */
-const MAX_LINE_CHARS = 64 * 1024 * 1024;
 
 /**
  * Loads the client configuration: the kubeconfig file given, else the pod's service account when
@@ -145,23 +131,17 @@ export function createKubernetesApi(config: KubeConfig): KubernetesApi {
   const server = config.getCurrentCluster()?.server ?? '';
   return {
     server,
-    async list(path, signal) {
-      const response = await openRequest(config, server, path, {}, signal, false);
-      const text = await readText(response);
-      if (response.statusCode !== 200) throw statusError(response.statusCode ?? 0, text);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new KubernetesApiError('the list answer is not JSON', 200);
-      }
-      if (!isRecord(body) || !Array.isArray(body.items))
-        throw new KubernetesApiError('the list answer has no items', 200);
-      const metadata = isRecord(body.metadata) ? body.metadata : {};
-      return {
-        resourceVersion: typeof metadata.resourceVersion === 'string' ? metadata.resourceVersion : '',
-        items: body.items,
-      };
+    list(path, signal) {
+      return listInPages(async (query) => {
+        const response = await openRequest(config, server, path, query, signal, false);
+        const text = await readText(response);
+        if (response.statusCode !== 200) throw statusError(response.statusCode ?? 0, text);
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          throw new KubernetesApiError('the list answer is not JSON', 200);
+        }
+      });
     },
     watch(path, query, callbacks) {
       const abort = new AbortController();
@@ -266,64 +246,6 @@ async function openRequest(
   });
 }
 
-/** Reads a watch stream's lines into events until it ends. */
-function followStream(
-  response: IncomingMessage,
-  callbacks: WatchCallbacks,
-  finish: (error: KubernetesApiError | undefined) => void,
-): void {
-  let ended = false;
-  let pending = '';
-  response.setEncoding('utf8');
-  response.on('data', (chunk: string) => {
-    pending += chunk;
-    let newline = pending.indexOf('\n');
-    while (newline >= 0 && !ended) {
-      const line = pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf('\n');
-      if (line.trim() !== '') readLine(line);
-    }
-    if (pending.length > MAX_LINE_CHARS)
-      stop(new KubernetesApiError('the watch sent a line past 64 MiB', 200));
-  });
-  response.on('end', () => stop(undefined));
-  response.on('error', (error) =>
-    stop(new KubernetesApiError(`connection lost (${messageOf(error)})`, undefined, { cause: error })),
-  );
-  response.on('close', () =>
-    stop(response.complete ? undefined : new KubernetesApiError('connection lost', undefined)),
-  );
-
-  function readLine(line: string): void {
-    let event: unknown;
-    try {
-      event = JSON.parse(line);
-    } catch {
-      stop(new KubernetesApiError('the watch sent a line that is not JSON', 200));
-      return;
-    }
-    if (!isRecord(event) || typeof event.type !== 'string') {
-      stop(new KubernetesApiError('the watch sent an event without a type', 200));
-      return;
-    }
-    try {
-      callbacks.event({ type: event.type, object: event.object });
-    } catch (error) {
-      stop(
-        new KubernetesApiError(`a watch event failed: ${oneLine(messageOf(error))}`, 200, { cause: error }),
-      );
-    }
-  }
-
-  function stop(error: KubernetesApiError | undefined): void {
-    if (ended) return;
-    ended = true;
-    response.destroy();
-    finish(error);
-  }
-}
-
 async function readText(response: IncomingMessage): Promise<string> {
   response.setEncoding('utf8');
   let text = '';
@@ -356,16 +278,4 @@ function wrap(error: unknown): KubernetesApiError {
   return error instanceof KubernetesApiError
     ? error
     : new KubernetesApiError(oneLine(messageOf(error)), undefined, { cause: error });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

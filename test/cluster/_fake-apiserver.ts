@@ -2,14 +2,18 @@
  * A protocol fake of the Kubernetes API server, for the Kubernetes object source's tests: a real
  * `node:http` server on 127.0.0.1 (port 0) that speaks the list/watch wire protocol for the five
  * collections the node agent reads, and nothing else. It is not an API server: no validation, no
- * admission, no discovery, no pagination, no field or label selectors, no protobuf. What it does
- * keep is what a list+watch client depends on:
+ * admission, no discovery, no field or label selectors, no protobuf. What it does keep is what a
+ * list+watch client depends on:
  *
  * - one resource version counter for every kind (etcd's revision): every change takes the next
  *   number, written into the object's `metadata.resourceVersion`;
  * - `GET <path>` answers `{kind: "<Kind>List", apiVersion, metadata: {resourceVersion}, items}`
  *   (items of the core kinds without `kind`/`apiVersion`, as the real server sends them; the
  *   network kinds, served by CRDs on plain Kubernetes, with them);
+ * - `limit=N` pages a list: the answer holds N items and `metadata.continue` while more are left;
+ *   `continue=<token>` gives the next page from the first page's snapshot (its resource version),
+ *   or `410 Gone` (Expired, the real server's message) once the history was compacted past it or
+ *   `continueExpires` is set;
  * - `GET <path>?watch=true&resourceVersion=N` (or `watch=1`) streams newline-delimited JSON events
  *   `{type, object}` (chunked) of the changes after N, then the live ones; without N (or `0`) it
  *   starts with an ADDED event for every object;
@@ -76,6 +80,9 @@ export interface FakeRequest {
   /** The `resourceVersion` parameter, when given. */
   readonly resourceVersion: string | undefined;
   readonly allowWatchBookmarks: boolean;
+  /** The `limit` and `continue` parameters of a list, when given. */
+  readonly limit: string | undefined;
+  readonly continue: string | undefined;
   readonly authorization: string | undefined;
   /** The HTTP status answered. */
   readonly status: number;
@@ -104,6 +111,10 @@ interface OpenWatch {
   readonly bookmarks: boolean;
 }
 
+/** The real API server's message for a continue token past the compaction. */
+const CONTINUE_EXPIRED =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
+
 /** The fake server; see the file's comment. */
 export class FakeApiServer {
   /** Every request answered, in order. */
@@ -114,6 +125,8 @@ export class FakeApiServer {
   endAfterErrorEvent = true;
   /** When set, requests must carry `Authorization: Bearer <token>` (401 otherwise). */
   token: string | undefined;
+  /** Refuse every continue token with 410 (as after a compaction between two pages). */
+  continueExpires = false;
 
   #server: Server | import('node:https').Server | undefined;
   readonly #extra: Server[] = [];
@@ -125,6 +138,8 @@ export class FakeApiServer {
   readonly #watches = new Set<OpenWatch>();
   readonly #absent = new Set<FakeKind>();
   readonly #failures: { failure: FakeFailure; left: number }[] = [];
+  /** The rest of a paged list, by its continue token: the snapshot's resource version and items. */
+  readonly #pages = new Map<string, { rv: number; items: unknown[] }>();
   #uid = 0;
 
   constructor() {
@@ -321,6 +336,8 @@ export class FakeApiServer {
         watch,
         resourceVersion: rvParam,
         allowWatchBookmarks: url.searchParams.get('allowWatchBookmarks') === 'true',
+        limit: url.searchParams.get('limit') ?? undefined,
+        continue: url.searchParams.get('continue') ?? undefined,
         authorization: req.headers.authorization,
         status,
       });
@@ -364,20 +381,9 @@ export class FakeApiServer {
       this.#writeLease(res, answer, req.method ?? 'GET', item, bodyText);
       return;
     }
-    const { apiVersion } = FAKE_RESOURCES[kind];
     const objects = [...this.#objects.get(kind)!.values()];
     if (!watch) {
-      answer(200);
-      const items = apiVersion === 'v1' ? objects : objects.map((o) => withType(kind, o));
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          kind: `${kind}List`,
-          apiVersion,
-          metadata: { resourceVersion: String(this.#rv) },
-          items,
-        }),
-      );
+      this.#list(res, answer, kind, url.searchParams);
       return;
     }
     const from = rvParam === undefined || rvParam === '' || rvParam === '0' ? undefined : Number(rvParam);
@@ -414,6 +420,44 @@ export class FakeApiServer {
     }
     this.#watches.add(open);
     res.on('close', () => this.#watches.delete(open));
+  }
+
+  /** A list, whole or a page of it (see the file's comment). */
+  #list(
+    res: ServerResponse,
+    answer: (status: number) => number,
+    kind: FakeKind,
+    query: URLSearchParams,
+  ): void {
+    const { apiVersion } = FAKE_RESOURCES[kind];
+    const token = query.get('continue');
+    let rv = this.#rv;
+    let items: unknown[];
+    if (token !== null) {
+      const rest = this.#pages.get(token);
+      if (rest === undefined || this.continueExpires || rest.rv < this.#compactedRv) {
+        sendStatus(res, answer(410), 'Expired', CONTINUE_EXPIRED);
+        return;
+      }
+      this.#pages.delete(token);
+      rv = rest.rv;
+      items = rest.items;
+    } else {
+      const objects = [...this.#objects.get(kind)!.values()];
+      items = apiVersion === 'v1' ? objects : objects.map((o) => withType(kind, o));
+    }
+    const limit = Number(query.get('limit') ?? 0);
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (Number.isInteger(limit) && limit > 0 && items.length > limit) {
+      const next = `${kind}-${rv}-${++this.#uid}`;
+      this.#pages.set(next, { rv, items: items.slice(limit) });
+      metadata.continue = next;
+      metadata.remainingItemCount = items.length - limit;
+      items = items.slice(0, limit);
+    }
+    answer(200);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: `${kind}List`, apiVersion, metadata, items }));
   }
 
   /** A Lease read, created or replaced (see the file's comment). */

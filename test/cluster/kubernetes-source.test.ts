@@ -238,6 +238,55 @@ test('start() lists all five kinds, delivers one whole state before it resolves,
   }
 });
 
+/** 1,201 more pods (1,203 in all with the seed's): three pages of 500. */
+function manyPods(server: FakeApiServer): void {
+  for (let i = 0; i < 1201; i++) {
+    server.put('Pod', {
+      metadata: { name: `batch-${i}`, namespace: 'team-a' },
+      spec: { nodeName: 'node-1' },
+      status: { phase: 'Running', podIP: `10.130.${i >> 8}.${i & 255}` },
+    });
+  }
+}
+
+test('a collection past one page is listed in pages of 500 (continue tokens), then watched from the list', async (t) => {
+  const h = await started(t, manyPods);
+  assert.equal(h.latest().pods.size, 1203);
+  const lists = h.server.requestsOf('Pod', false);
+  assert.deepEqual(
+    lists.map((r) => [r.status, r.limit, r.continue === undefined ? 'first' : 'continued']),
+    [
+      [200, '500', 'first'],
+      [200, '500', 'continued'],
+      [200, '500', 'continued'],
+    ],
+  );
+  assert.deepEqual(
+    h.server.requestsOf('Namespace', false).map((r) => r.limit),
+    ['500'],
+    'a small collection: one page',
+  );
+  assert.equal(h.server.requestsOf('Pod', true)[0]?.resourceVersion, String(h.server.resourceVersion));
+  assert.deepEqual(h.errors, []);
+});
+
+test('a continue token the server no longer honours (410) lists the collection again, whole, as client-go does', async (t) => {
+  const h = await started(t, (server) => {
+    manyPods(server);
+    server.continueExpires = true;
+  });
+  assert.equal(h.latest().pods.size, 1203);
+  assert.deepEqual(
+    h.server.requestsOf('Pod', false).map((r) => [r.status, r.limit ?? 'no limit', r.continue !== undefined]),
+    [
+      [200, '500', false],
+      [410, '500', true],
+      [200, 'no limit', false],
+    ],
+  );
+  assert.deepEqual(h.errors, []);
+});
+
 test('ADDED, MODIFIED and DELETED events are applied; a burst comes as few states', async (t) => {
   const h = await started(t);
   const before = h.states.length;
