@@ -15,6 +15,7 @@ import {
   deleteTunnelRoute,
   ensureRule,
   ensureVxlan,
+  listRules,
   removeAddress,
   replaceNeighbour,
   replaceTunnelRoute,
@@ -33,7 +34,6 @@ export interface PrimaryInterface {
 
 /** What applyOverlay made, for the next call. */
 export interface AppliedOverlay {
-  readonly peers: ReadonlyMap<string, OverlayNode>;
   /** Egress IP addresses added to the primary interface (`ip/prefix`). */
   readonly addresses: ReadonlySet<string>;
   /** What the device, rules, neighbours and routes were made from: the same next time, nothing to redo. */
@@ -58,8 +58,9 @@ export async function findPrimaryInterface(hostIP: string): Promise<PrimaryInter
 
 /**
  * Sets the overlay up (or keeps it), adds the egress IP addresses this node hosts, and removes the
- * peers and addresses of `previous` no longer wanted. Announces new addresses (at once and 2 s
- * later, arp_notify and ndisc_notify set on the interface).
+ * addresses of `previous` no longer wanted and the rules and routes of nodes that are no longer
+ * peers (also those an earlier run left: the kernel's rules are listed). Announces new addresses
+ * (at once and 2 s later, arp_notify and ndisc_notify set on the interface).
  *
  * @param overlay this node and its peers
  * @param primary the interface holding this node's address
@@ -77,11 +78,11 @@ export async function applyOverlay(
   requested: ReadonlySet<string> = new Set(),
 ): Promise<AppliedOverlay> {
   const self = overlay.self;
-  if (!self) return { peers: new Map(), addresses: new Set() };
+  if (!self) return { addresses: new Set() };
   const wantedAddresses = new Set(hosted.map((ip) => `${ip}/${prefixFor(ip, primary)}`));
   const overlayKey = JSON.stringify([self, overlay.peers, primary.index, primary.addresses]);
   return withNetlink(async (handle) => {
-    if (previous?.overlayKey !== overlayKey) await setUpOverlay(handle, overlay, self, primary, previous);
+    if (previous?.overlayKey !== overlayKey) await setUpOverlay(handle, overlay, self, primary);
     // One listing: adding what is there already would cost a listing each (EEXIST is then checked).
     const present = await listAddresses(handle, primary.index);
     const have = new Set(present.map((a) => `${a.address}/${a.prefix}`));
@@ -104,17 +105,16 @@ export async function applyOverlay(
         2_000,
       ).unref();
     }
-    return { peers: new Map(overlay.peers.map((p) => [p.name, p])), addresses: wantedAddresses, overlayKey };
+    return { addresses: wantedAddresses, overlayKey };
   });
 }
 
-/** The device, its address and filtering, the node-network rule, and each peer's neighbours, rules and routes; stale peers' undone. */
+/** The device, its address and filtering, the node-network rule, and each peer's neighbours, rules and routes; other nodes' rules and routes undone. */
 async function setUpOverlay(
   handle: NetlinkHandle,
   overlay: OverlayPlan,
   self: OverlayNode,
   primary: PrimaryInterface,
-  previous: AppliedOverlay | undefined,
 ): Promise<void> {
   // VXLAN over IPv4 adds 50 bytes: a smaller MTU than the uplink's, so the outer packets never fragment.
   const { link } = await ensureVxlan(handle, OVERLAY.device, self.mac, OVERLAY.port, uplinkMtu(primary) - 50);
@@ -137,13 +137,26 @@ async function setUpOverlay(
       await replaceTunnelRoute(handle, tunnelRoute(family, peer, link.index));
     }
   }
-  for (const [name, peer] of previous?.peers ?? []) {
-    if (overlay.peers.some((p) => p.name === name && p.index === peer.index)) continue;
-    for (const family of [4, 6] as const) {
-      await deleteRule(handle, rule(family, peer));
-      await deleteTunnelRoute(handle, tunnelRoute(family, peer, link.index));
+  // Rules of nodes that are no longer peers, with their tables' routes: those of the last call,
+  // and those an earlier run of the agent left (the kernel's rules are listed, not remembered).
+  const wanted = new Set(overlay.peers.map((p) => p.table));
+  for (const family of [4, 6] as const) {
+    for (const found of await listRules(handle, family)) {
+      if (!isOverlayRule(found) || wanted.has(found.table)) continue;
+      await deleteRule(handle, { family, ...found });
+      await deleteTunnelRoute(handle, { family, table: found.table, ifindex: link.index });
     }
   }
+}
+
+/** One of the overlay's rules: `fwmark M/0x1fff0000 lookup T pref T`, T in the overlay's tables. */
+function isOverlayRule(found: {
+  priority: number;
+  table: number;
+  fwmark?: { mark: number; mask: number };
+}): found is { priority: number; table: number; fwmark: { mark: number; mask: number } } {
+  const index = found.table - OVERLAY.tableBase;
+  return found.priority === found.table && index >= 1 && index < 0xfff && found.fwmark?.mask === MARK_MASK;
 }
 
 /**

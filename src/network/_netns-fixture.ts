@@ -19,6 +19,7 @@ import {
   deleteTunnelRoute,
   ensureRule,
   ensureVxlan,
+  listRules,
   type RuleSpec,
   removeAddress,
   replaceNeighbour,
@@ -110,6 +111,7 @@ const operations: Record<string, (input: Input) => Promise<unknown>> = {
 
   'ensure-rule': (input) => withNetlink((h) => ensureRule(h, ruleOf(input))),
   'delete-rule': (input) => withNetlink((h) => deleteRule(h, ruleOf(input))),
+  'list-rules': (input) => withNetlink((h) => listRules(h, input.family === 6 ? 6 : 4)),
   'replace-tunnel-route': (input) =>
     withNetlink(async (h) =>
       replaceTunnelRoute(h, {

@@ -31,9 +31,9 @@ describe('overlay requests', () => {
       remote: Buffer.from([1, 2, 3, 4]),
       id: 1,
     };
-    const request = tunnelRouteRequest('replace', route);
+    const request = tunnelRouteRequest(route);
     assert.equal(request.payload[8], 4, 'RTNH_F_ONLINK');
-    assert.throws(() => tunnelRouteRequest('replace', { ...route, remote: Buffer.alloc(16) }), RangeError);
+    assert.throws(() => tunnelRouteRequest({ ...route, remote: Buffer.alloc(16) }), RangeError);
     assert.throws(() => macBytes('02:65:67:00:00'), RangeError);
   });
 });
@@ -71,6 +71,15 @@ describe('the overlay in network namespaces', { skip: netnsUnavailable() }, () =
     const rules = inNetns(ns, 'ip', 'rule', 'show');
     assert.match(rules, /1000:\s+from all to 192\.168\.50\.0\/24 lookup main/);
     assert.match(rules, /1001:\s+from all fwmark 0x10000\/0xff0000 lookup 1012/);
+    const listed = fixtureValue(ns, 'list-rules', { family: 4 }) as unknown[];
+    assert.deepEqual(
+      listed.filter((r) => [1000, 1001].includes((r as { priority: number }).priority)),
+      [
+        { priority: 1000, table: 254 },
+        { priority: 1001, table: 1012, fwmark: { mark: 0x10000, mask: 0xff0000 } },
+      ],
+      'listed as the kernel holds them',
+    );
     const route = {
       family: 4,
       table: 1012,

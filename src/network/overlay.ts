@@ -11,7 +11,10 @@ import type { NetlinkHandle } from './handle.js';
 import { type Link, linkByName } from './links.js';
 import {
   createVxlanRequest,
+  decodeRule,
   deleteAddressRequest,
+  deleteTableRouteRequest,
+  dumpRulesRequest,
   replaceNeighbourRequest,
   ruleRequest,
   tunnelRouteRequest,
@@ -130,41 +133,63 @@ export interface TunnelRouteSpec {
   readonly id: number;
 }
 
-function tunnelRequestOf(op: 'replace' | 'delete', route: TunnelRouteSpec) {
-  const via = ipToBytes(route.via);
-  return tunnelRouteRequest(op, {
-    family: addressFamily(route.family),
-    table: route.table,
-    ifindex: route.ifindex,
-    via,
-    remote: ipToBytes(route.remote),
-    id: route.id,
-  });
-}
-
 /** `ip route replace default via VIA dev IFINDEX onlink encap ip id ID dst REMOTE table TABLE`. */
 export async function replaceTunnelRoute(handle: NetlinkHandle, route: TunnelRouteSpec): Promise<void> {
   await handle.request(
     `replace IPv${route.family} default route of table ${route.table} via ${route.via} encap to ${route.remote}`,
-    () => tunnelRequestOf('replace', route),
+    () =>
+      tunnelRouteRequest({
+        family: addressFamily(route.family),
+        table: route.table,
+        ifindex: route.ifindex,
+        via: ipToBytes(route.via),
+        remote: ipToBytes(route.remote),
+        id: route.id,
+      }),
   );
 }
 
 /**
- * Deletes a table's default route if it is there.
+ * Deletes a table's default route through an interface if it is there (its next hop and
+ * encapsulation need not be known: a rule left by an earlier run names only the table).
  *
  * @returns whether there was one
  */
-export async function deleteTunnelRoute(handle: NetlinkHandle, route: TunnelRouteSpec): Promise<boolean> {
+export async function deleteTunnelRoute(
+  handle: NetlinkHandle,
+  route: Pick<TunnelRouteSpec, 'family' | 'table' | 'ifindex'>,
+): Promise<boolean> {
   try {
     await handle.request(`delete IPv${route.family} default route of table ${route.table}`, () =>
-      tunnelRequestOf('delete', route),
+      deleteTableRouteRequest(addressFamily(route.family), route.table, route.ifindex),
     );
     return true;
   } catch (error) {
     if (error instanceof NotFoundError) return false;
     throw error;
   }
+}
+
+/**
+ * One family's policy routing rules (`ip rule show`): priority, table and fwmark/mask, the fields
+ * the overlay's rules are recognised by.
+ */
+export async function listRules(
+  handle: NetlinkHandle,
+  family: 4 | 6,
+): Promise<{ priority: number; table: number; fwmark?: { mark: number; mask: number } }[]> {
+  const messages = await handle.request(
+    `list IPv${family} rules`,
+    () => dumpRulesRequest(addressFamily(family)),
+    decodeRule,
+  );
+  return messages
+    .filter((m) => m.family === addressFamily(family))
+    .map((m) => ({
+      priority: m.priority,
+      table: m.table,
+      ...(m.fwmark === undefined ? {} : { fwmark: { mark: m.fwmark, mask: m.fwmask ?? 0xffffffff } }),
+    }));
 }
 
 /**

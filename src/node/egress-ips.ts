@@ -124,7 +124,7 @@ export class NodeEgressIps {
   /** After it: the addresses no longer hosted let go; what this node holds remembered. */
   async after(round: EgressRound, now: AppliedOverlay | undefined): Promise<void> {
     if (this.#primary && this.#applied) {
-      await releaseAddresses(this.#primary, this.#applied, now ?? { peers: new Map(), addresses: new Set() });
+      await releaseAddresses(this.#primary, this.#applied, now ?? { addresses: new Set() });
     }
     this.#applied = now;
     this.#holding = round.plan.automatic;

@@ -119,6 +119,34 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
     assert.equal(await source('bl1'), e4);
   });
 
+  test("an agent restarted after a node left removes that node's rules and routes (left by its earlier run)", async () => {
+    const [, , c, d] = (lab.addresses.nodes[2]?.node4 ?? '').split('.').map(Number) as number[];
+    const table3 = String(1000 + ((((c as number) & 0x0f) << 8) | (d as number)));
+    const rules = async () => (await lab.exec(1, 'ip', ['rule'])).stdout;
+    const routes = async (family: '-4' | '-6') =>
+      (await lab.exec(1, 'ip', [family, 'route', 'show', 'table', table3])).stdout.trim();
+    assert.match(await rules(), new RegExp(`lookup ${table3}`), "node 3's rule, before");
+    await agents.stop(1);
+    const withoutNode3 = hostSubnets({ 3: [e4], 2: [e6] })
+      .split('\n---\n')
+      .filter((doc) => !doc.includes('"node3"'))
+      .join('\n---\n');
+    agents.write('hostsubnets.yaml', withoutNode3);
+    await agents.start(1);
+    assert.ok(
+      await until(
+        async () =>
+          !(await rules()).includes(`lookup ${table3}`) &&
+          (await routes('-4')) === '' &&
+          (await routes('-6')) === '',
+      ),
+      `node 3's rules and routes gone: ${await rules()}`,
+    );
+    assert.match(await rules(), /lookup 1\d{3}/, "node 2's rule stays");
+    agents.write('hostsubnets.yaml', hostSubnets({ 3: [e4], 2: [e6] }));
+    assert.ok(await until(async () => (await source('bl1')) === e4), 'node 3 back: through it again');
+  });
+
   test('node remove deletes the table and the overlay device', async () => {
     await agents.stop(3);
     const result = await agents.cli(3, ['remove']);
