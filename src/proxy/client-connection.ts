@@ -3,7 +3,8 @@ import type { ProxyContext } from './context.js';
 import type { ExchangeClient } from './exchange.js';
 import { ForwardedRequest } from './forward.js';
 import { plainResponse } from './http1/forward.js';
-import { headEnd, parseRequestHead, type RequestHead } from './http1/head.js';
+import { parseRequestHead, type RequestHead } from './http1/head.js';
+import { nextHead } from './http1/next-head.js';
 import { openTunnel, type Tunnel } from './tunnel.js';
 
 /** Error codes logged for limits, as Node's HTTP server named them (kept for log queries). */
@@ -196,13 +197,11 @@ export class ClientConnection implements ExchangeClient {
 
   /** Reads the next request head from the buffer, if it is complete, and starts serving it. */
   private readOneHead(): void {
-    let buffer = this.buffer;
+    const buffer = this.buffer;
     if (buffer === undefined) return;
     const settings = this.ctx.settings;
-    let start = 0;
-    // RFC 9112 2.2: empty lines before a request line are ignored (some clients send one after a body).
-    while (start + 1 < buffer.length && buffer[start] === 0x0d && buffer[start + 1] === 0x0a) start += 2;
-    if (start === buffer.length) {
+    const next = nextHead(buffer, settings.maxHeaderBytes);
+    if (next.kind === 'none') {
       this.buffer = undefined;
       return;
     }
@@ -212,21 +211,13 @@ export class ClientConnection implements ExchangeClient {
       this.deadline = this.requestStarted + settings.headersTimeoutMs;
       this.deadlineKind = 'headers';
     }
-    const end = headEnd(buffer, start);
-    if (
-      end === -1 ? buffer.length - start > settings.maxHeaderBytes : end - 4 - start > settings.maxHeaderBytes
-    ) {
+    if (next.kind === 'too-large') {
       this.refuseHead(431, `request head larger than ${settings.maxHeaderBytes} bytes`, HEADERS_TOO_LARGE);
       return;
     }
-    if (end === -1) {
-      if (start > 0) this.buffer = buffer.subarray(start);
-      return;
-    }
-    const text = buffer.toString('latin1', start, end - 4);
-    buffer = end < buffer.length ? buffer.subarray(end) : undefined;
-    this.buffer = buffer;
-    const parsed = parseRequestHead(text);
+    this.buffer = next.rest;
+    if (next.kind === 'partial') return;
+    const parsed = parseRequestHead(next.text);
     if (!parsed.ok) {
       this.refuseHead(400, parsed.reason);
       return;
