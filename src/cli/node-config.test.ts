@@ -16,7 +16,7 @@ describe('egress-router node --config', () => {
     return path;
   };
   const known =
-    'source, kubeconfig, leaseNamespace, nodeName, clusterNetwork, serviceNetwork, adminPort, statusFile';
+    'source, kubeconfig, leaseNamespace, nodeName, clusterNetwork, serviceNetwork, adminPort, statusFile, verifyInterval';
   const cases: [string, () => string, (path: string) => string][] = [
     ['a missing file', () => join(dir, 'absent.yaml'), (p) => `node: cannot read --config '${p}': ENOENT`],
     [

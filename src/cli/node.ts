@@ -22,9 +22,12 @@ Options:
   --cluster-network CIDRS    the pod networks, comma-separated (default 10.128.0.0/14)
   --service-network CIDRS    the service networks (default 172.30.0.0/16)
   --config FILE              YAML or JSON with any of: source, kubeconfig, nodeName,
-                             clusterNetwork, serviceNetwork, adminPort, statusFile (flags win)
+                             clusterNetwork, serviceNetwork, adminPort, statusFile,
+                             verifyInterval (flags win)
   --admin-port PORT          /healthz, /readyz, /metrics, /status (default 9093; 0: none)
   --status-file PATH         written after every reconcile (default /run/egress-router/node-status.json)
+  --verify-interval SECONDS  how often the rules in the kernel are checked; what someone else
+                             removed is restored (default 10; 0: never)
   --debug                    log every DNS lookup
 
 Subcommands:
@@ -43,6 +46,7 @@ const FLAGS = {
   config: { type: 'string' },
   'admin-port': { type: 'string' },
   'status-file': { type: 'string' },
+  'verify-interval': { type: 'string' },
   debug: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -98,6 +102,7 @@ export async function runNode(
       serviceNetwork: values['service-network'] ?? config.serviceNetwork,
       adminPort: values['admin-port'] ?? config.adminPort,
       statusFile: values['status-file'] ?? config.statusFile,
+      verifyInterval: values['verify-interval'] ?? config.verifyInterval,
       debug: values.debug,
     },
     env,
@@ -116,7 +121,8 @@ type NodeConfig = Partial<
     | 'clusterNetwork'
     | 'serviceNetwork'
     | 'adminPort'
-    | 'statusFile',
+    | 'statusFile'
+    | 'verifyInterval',
     string
   >
 >;
@@ -149,6 +155,7 @@ async function readConfig(path: string): Promise<NodeConfig> {
     'serviceNetwork',
     'adminPort',
     'statusFile',
+    'verifyInterval',
   ];
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw)) {

@@ -1,6 +1,8 @@
 import { applyRuleset, NftError, queryNft } from '../nat/apply.js';
 import type { NftDocument } from '../nat/ruleset.js';
+import { withNetlink } from '../network/handle.js';
 import type { ElementSender } from '../network/nft-batch.js';
+import { listTableShape, type TableShape } from '../network/nftables.js';
 import { ADMIN_CHAIN, NODE_TABLE } from './ruleset.js';
 import { type ExistingTable, type FirewallTransaction, logicalName } from './transaction.js';
 
@@ -49,6 +51,13 @@ export async function readExistingTable(): Promise<ExistingTable> {
     }
   }
   return { chains, sets, maps };
+}
+
+/** Our table's chains (with rule counts) and sets, over nfnetlink (no process, no element read); undefined when it is gone. */
+export function readTableShape(): Promise<TableShape | undefined> {
+  return withNetlink((handle) => listTableShape(handle, NODE_TABLE.family, NODE_TABLE.name), {
+    protocol: 'netfilter',
+  });
 }
 
 /** One step of a transaction failed: the steps before it stay (see FirewallTransaction). */

@@ -35,3 +35,31 @@ describe('nftTableExists, in a throwaway network namespace', { skip: netnsUnavai
     assert.equal(inNetns(ns, 'nft', 'list', 'tables').trim(), 'table inet egress_router');
   });
 });
+
+describe('listTableShape, in a throwaway network namespace', { skip: netnsUnavailable() }, () => {
+  after(cleanup);
+
+  test("a table's chains with their rule counts and its sets, no other table's; none when absent", () => {
+    const ns = addNetns('nfs');
+    const shape = () => fixtureValue(ns, 'nft-table-shape', { family: 'inet', name: 'egress_router_node' });
+    assert.equal(shape(), null);
+    inNetns(ns, 'nft', 'add table inet egress_router_node');
+    inNetns(
+      ns,
+      'nft',
+      'add set inet egress_router_node pods4 { type ipv4_addr; elements = { 10.0.0.1, 10.0.0.2 }; }',
+    );
+    inNetns(ns, 'nft', 'add map inet egress_router_node m { type ipv4_addr : verdict; }');
+    inNetns(ns, 'nft', 'add chain inet egress_router_node forward { type filter hook forward priority 0; }');
+    inNetns(ns, 'nft', 'add chain inet egress_router_node empty');
+    inNetns(ns, 'nft', 'add rule inet egress_router_node forward ip saddr @pods4 counter');
+    inNetns(ns, 'nft', 'add rule inet egress_router_node forward ip daddr vmap @m');
+    inNetns(ns, 'nft', 'add table inet other');
+    inNetns(ns, 'nft', 'add chain inet other forward');
+    inNetns(ns, 'nft', 'add rule inet other forward counter');
+    inNetns(ns, 'nft', 'add set inet other s { type ipv4_addr; }');
+    assert.deepEqual(shape(), { chains: { forward: 2, empty: 0 }, sets: ['m', 'pods4'] });
+    inNetns(ns, 'nft', 'flush chain inet egress_router_node forward');
+    assert.deepEqual(shape(), { chains: { forward: 0, empty: 0 }, sets: ['m', 'pods4'] });
+  });
+});

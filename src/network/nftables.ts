@@ -1,11 +1,27 @@
 import { NotFoundError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
-import { concat, encodeStringAttribute } from './nlmsg.js';
+import {
+  concat,
+  decodeAttributes,
+  encodeStringAttribute,
+  type NetlinkMessage,
+  NLM_F_DUMP,
+  readString,
+} from './nlmsg.js';
 
-/** NFNL_SUBSYS_NFTABLES (linux/netfilter/nfnetlink.h) and NFT_MSG_GETTABLE (nf_tables.h). */
+/** NFNL_SUBSYS_NFTABLES (linux/netfilter/nfnetlink.h) and the NFT_MSG_* used here (nf_tables.h). */
 const NFT_MSG_GETTABLE = (10 << 8) | 1;
+const NFT_MSG = {
+  chain: { get: (10 << 8) | 4, answer: (10 << 8) | 3 },
+  rule: { get: (10 << 8) | 7, answer: (10 << 8) | 6 },
+  set: { get: (10 << 8) | 10, answer: (10 << 8) | 9 },
+} as const;
 /** NFTA_TABLE_NAME. */
 const NFTA_TABLE_NAME = 1;
+/** The table attribute of chains, rules and sets (NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE). */
+const NFTA_OBJECT_TABLE = 1;
+/** Each object's name attribute: NFTA_CHAIN_NAME, NFTA_RULE_CHAIN (the rule's chain), NFTA_SET_NAME. */
+const NFTA_OBJECT_NAME = { chain: 3, rule: 2, set: 2 } as const;
 /** NFPROTO_* (linux/netfilter.h), by the family names nft uses. */
 const NFPROTO = { inet: 1, ip: 2, arp: 3, netdev: 5, bridge: 7, ip6: 10 } as const;
 
@@ -51,4 +67,58 @@ export async function nftTableExists(
     if (error instanceof NotFoundError) return false;
     throw error;
   }
+}
+
+/** What a table holds, without its elements: each chain with how many rules it has, and the set names. */
+export interface TableShape {
+  readonly chains: ReadonlyMap<string, number>;
+  readonly sets: ReadonlySet<string>;
+}
+
+/**
+ * A table's chains (with their rule counts) and sets, by three nfnetlink dumps: no process, and no
+ * set element read (`nft -t list table` reads every element of the ruleset first: 0.3 s with
+ * 100,000). Read-only.
+ *
+ * @param handle a handle opened with `{ protocol: 'netfilter' }`
+ * @returns the table's shape, or undefined when there is no such table
+ */
+export async function listTableShape(
+  handle: NetlinkHandle,
+  family: NftFamily,
+  name: string,
+): Promise<TableShape | undefined> {
+  if (!(await nftTableExists(handle, family, name))) return undefined;
+  const dump = (kind: keyof typeof NFT_MSG) =>
+    handle.request(
+      `list nftables ${kind}s of ${family} ${name}`,
+      () => ({
+        type: NFT_MSG[kind].get,
+        flags: NLM_F_DUMP,
+        payload: concat([
+          new Uint8Array([NFPROTO[family], 0, 0, 0]),
+          encodeStringAttribute(NFTA_OBJECT_TABLE, name),
+        ]),
+      }),
+      (message) => objectOf(message, kind),
+    );
+  const ofTable = (objects: { table: string; name: string }[]) => objects.filter((o) => o.table === name);
+  const chains = new Map<string, number>();
+  for (const chain of ofTable(await dump('chain'))) chains.set(chain.name, 0);
+  for (const rule of ofTable(await dump('rule'))) chains.set(rule.name, (chains.get(rule.name) ?? 0) + 1);
+  const sets = new Set(ofTable(await dump('set')).map((set) => set.name));
+  return { chains, sets };
+}
+
+/** A dumped chain, rule or set: its table, and its name (a rule's: its chain's). */
+function objectOf(message: NetlinkMessage, kind: keyof typeof NFT_MSG): { table: string; name: string } {
+  let table = '';
+  let objectName = '';
+  if (message.type === NFT_MSG[kind].answer) {
+    for (const attribute of decodeAttributes(message.payload, 4)) {
+      if (attribute.type === NFTA_OBJECT_TABLE) table = readString(attribute);
+      else if (attribute.type === NFTA_OBJECT_NAME[kind]) objectName = readString(attribute);
+    }
+  }
+  return { table, name: objectName };
 }

@@ -1,5 +1,3 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Registry } from 'prom-client';
 import { type ClusterState, emptyClusterState, type ObjectSource } from '../cluster/types.js';
 import type { EgressHoldings } from '../egress-ip/probes.js';
@@ -14,7 +12,9 @@ import { type ElementSender, openElementSender } from '../network/nft-batch.js';
 import type { Logger } from '../runtime/logger.js';
 import { NodeEgressIps, type NodeEgressIpsOptions } from './egress-ips.js';
 import { type NodeMetrics, registerNodeMetrics } from './metrics.js';
+import { logChanges, writeStatus } from './report.js';
 import type { NodeStatus } from './status.js';
+import { DEFAULT_VERIFY_INTERVAL_MS, findDrift } from './verify.js';
 
 /** What the agent needs. */
 export interface NodeAgentOptions {
@@ -33,6 +33,8 @@ export interface NodeAgentOptions {
   readonly adminPort?: number;
   /** With the Kubernetes source: the API and namespace of the node Leases (automatic egress IPs). */
   readonly egressLeases?: NodeEgressIpsOptions['leases'];
+  /** How often the kernel's rules are checked against the last transaction (0: never; default 10 s). */
+  readonly verifyIntervalMs?: number;
 }
 
 /** A running agent. */
@@ -201,6 +203,28 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     }, COALESCE_MS);
   };
 
+  // Someone else's change to our rules (a flushed ruleset, a deleted device) is put right.
+  const verifyEvery = options.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS;
+  let verifyTimer: NodeJS.Timeout | undefined;
+  const verify = async () => {
+    const before = applied;
+    if (!running && before) {
+      try {
+        const drift = await findDrift(before, egressIps);
+        // A reconcile during the check: what it listed may be that reconcile's own change.
+        if (drift.length > 0 && !closed && !running && applied === before) {
+          applied = undefined;
+          metrics.restores.inc();
+          log.warn({ drift }, 'the rules were changed by someone else: restoring them');
+          await run();
+        }
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'cannot check the rules in the kernel');
+      }
+    }
+    if (!closed) verifyTimer = setTimeout(() => void verify(), verifyEvery).unref();
+  };
+
   await options.source.start(
     (next) => {
       state = next;
@@ -212,6 +236,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   dns.setNames(planFirewall({ ...inputOf(), dns: new Map() }).dnsNames);
   await dns.settled(options.dnsSettleMs ?? 5_000);
   await run();
+  if (verifyEvery > 0) verifyTimer = setTimeout(() => void verify(), verifyEvery).unref();
 
   function inputOf() {
     return {
@@ -234,6 +259,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     async close() {
       closed = true;
       clearTimeout(timer);
+      clearTimeout(verifyTimer);
       egressIps.close();
       dns.close();
       await options.source.close();
@@ -241,50 +267,6 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       sender?.close();
     },
   };
-}
-
-function logChanges(
-  log: Logger,
-  previous: FirewallPlan | undefined,
-  next: FirewallPlan,
-  commands: number,
-  durationMs: number,
-): void {
-  log.info(
-    {
-      commands,
-      durationMs,
-      namespaces: next.statuses.length,
-      pods: next.pods.size,
-    },
-    'egress firewall applied',
-  );
-  const before = new Map((previous?.statuses ?? []).map((s) => [s.namespace, s]));
-  for (const status of next.statuses) {
-    const old = before.get(status.namespace);
-    if (old && old.state === status.state && old.reason === status.reason) continue;
-    const fields = {
-      namespace: status.namespace,
-      state: status.state,
-      policies: status.policies,
-      reason: status.reason,
-      errors: status.errors,
-    };
-    if (status.state === 'enforced') log.info(fields, 'namespace egress firewall enforced');
-    else log.error(fields, status.reason ?? status.state);
-  }
-}
-
-function writeStatus(path: string | undefined, status: NodeStatus, log: Logger): void {
-  if (!path) return;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(status, null, 2)}\n`);
-    renameSync(temporary, path);
-  } catch (error) {
-    log.warn({ err: (error as Error).message, path }, 'cannot write the status file');
-  }
 }
 
 function ms(started: number): number {

@@ -19,6 +19,7 @@ import { type OverlayPlan, planOverlay } from '../egress-ip/overlay-plan.js';
 import { type EgressIpPlan, planEgressIps } from '../egress-ip/plan.js';
 import { type EgressHoldings, type PeerProber, startPeerProber } from '../egress-ip/probes.js';
 import { buildEgressIpRules } from '../egress-ip/ruleset.js';
+import { overlayDrift } from '../egress-ip/verify.js';
 import { type IpRange, networkOf } from '../firewall/ip-range.js';
 import { type DesiredTable, names } from '../firewall/ruleset.js';
 import type { NodeStatus } from './status.js';
@@ -69,6 +70,8 @@ export class NodeEgressIps {
   #offers = false;
   /** Since when this node hosts each automatic IP. */
   #since = new Map<string, number>();
+  /** The round whose overlay was last applied (what verify compares the kernel with). */
+  #appliedRound: EgressRound | undefined;
 
   constructor(options: NodeEgressIpsOptions) {
     this.#options = options;
@@ -127,8 +130,24 @@ export class NodeEgressIps {
       await releaseAddresses(this.#primary, this.#applied, now ?? { addresses: new Set() });
     }
     this.#applied = now;
+    this.#appliedRound = now ? round : undefined;
     this.#holding = round.plan.automatic;
     this.#since = new Map(this.#holding.map((ip) => [ip, this.#since.get(ip) ?? Date.now()]));
+  }
+
+  /**
+   * Whether the overlay and hosted addresses are still as applied; when not, the next reconcile
+   * sets them up whole again.
+   *
+   * @returns what someone else changed, one line each
+   */
+  async verify(): Promise<string[]> {
+    const round = this.#appliedRound;
+    const applied = this.#applied;
+    if (!round || !applied?.overlayKey || !this.#primary) return [];
+    const drift = await overlayDrift(round.overlay, this.#primary, round.hosted);
+    if (drift.length > 0 && this.#applied === applied) this.#applied = { addresses: applied.addresses };
+    return drift;
   }
 
   /** The status's egress IP part (nothing when no namespace has egress IPs). */

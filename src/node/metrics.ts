@@ -7,6 +7,7 @@ export interface NodeMetrics {
   readonly reconciles: Counter<'result'>;
   readonly reconcileSeconds: Histogram;
   readonly dnsLookups: Counter<'result'>;
+  readonly restores: Counter;
 }
 
 /**
@@ -32,6 +33,11 @@ export function registerNodeMetrics(
     name: 'egress_router_node_reconcile_seconds',
     help: 'Time from a change to its transaction applied: planning and nft',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const restores = new Counter({
+    name: 'egress_router_node_restores_total',
+    help: "Times the agent found its rules changed by someone else (its table, the overlay, an egress IP's address) and restored them",
     registers: [registry],
   });
   const dnsLookups = new Counter({
@@ -120,5 +126,5 @@ export function registerNodeMetrics(
       await fill(this, 'bytes');
     },
   });
-  return { reconciles, reconcileSeconds, dnsLookups };
+  return { reconciles, reconcileSeconds, dnsLookups, restores };
 }

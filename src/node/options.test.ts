@@ -57,6 +57,7 @@ describe('parseNodeOptions(): defaults', () => {
         serviceNetworkText: ['172.30.0.0/16'],
         adminPort: 9093,
         statusFile: '/run/egress-router/node-status.json',
+        verifyIntervalMs: 10_000,
         debug: false,
       },
     });
@@ -73,6 +74,7 @@ describe('parseNodeOptions(): defaults', () => {
           serviceNetwork: '192.168.0.0/24',
           adminPort: '8080',
           statusFile: '/tmp/status.json',
+          verifyInterval: '0.5',
           debug: true,
         },
         { NODE_NAME: 'node-1' },
@@ -88,6 +90,7 @@ describe('parseNodeOptions(): defaults', () => {
           serviceNetworkText: ['192.168.0.0/24'],
           adminPort: 8080,
           statusFile: '/tmp/status.json',
+          verifyIntervalMs: 500,
           debug: true,
         },
       },
@@ -321,6 +324,18 @@ describe('parseNodeOptions(): the admin port and the status file', () => {
         );
       }),
     );
+  });
+
+  test('parseNodeOptions() takes --verify-interval in seconds from 0 (never) to 3600, and nothing else', () => {
+    assert.equal(options({ verifyInterval: '0' }).verifyIntervalMs, 0);
+    assert.equal(options({ verifyInterval: '2.25' }).verifyIntervalMs, 2250);
+    assert.equal(options({ verifyInterval: '3600' }).verifyIntervalMs, 3_600_000);
+    for (const text of ['-1', '3601', '1e3', 'ten', '', '.5', '1.']) {
+      assert.deepEqual(parseNodeOptions({ verifyInterval: text }, { NODE_NAME: 'n' }), {
+        ok: false,
+        error: `node: --verify-interval '${text}' is invalid: seconds from 0 to 3600 (0: never)`,
+      });
+    }
   });
 
   test('parseNodeOptions() takes --status-file as given', () => {

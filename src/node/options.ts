@@ -6,6 +6,8 @@ export const DEFAULT_SERVICE_NETWORK = '172.30.0.0/16';
 /** /healthz, /readyz, /metrics and /status. */
 export const DEFAULT_NODE_ADMIN_PORT = 9093;
 export const DEFAULT_STATUS_FILE = '/run/egress-router/node-status.json';
+/** How often the agent checks that its rules are still in the kernel (docs/node-agent.md). */
+export const DEFAULT_VERIFY_INTERVAL_SECONDS = 10;
 /** The directory source's path when none is named and no API server is found. */
 export const DEFAULT_DIR_SOURCE = '/etc/egress-router/cluster';
 
@@ -32,6 +34,8 @@ export interface NodeOptions {
   readonly serviceNetworkText: readonly string[];
   readonly adminPort: number;
   readonly statusFile: string;
+  /** How often the kernel's rules are checked against the last transaction, in ms (0: never). */
+  readonly verifyIntervalMs: number;
   readonly debug: boolean;
 }
 
@@ -45,6 +49,7 @@ export interface NodeOptionsInput {
   readonly serviceNetwork?: string;
   readonly adminPort?: string;
   readonly statusFile?: string;
+  readonly verifyInterval?: string;
   readonly debug?: boolean;
 }
 
@@ -92,6 +97,14 @@ export function parseNodeOptions(input: NodeOptionsInput, env: NodeJS.ProcessEnv
   if (!/^[0-9]+$/.test(portText) || adminPort > 65535) {
     return { ok: false, error: `node: --admin-port '${portText}' is invalid: a port from 0 to 65535` };
   }
+  const verifyText = input.verifyInterval ?? String(DEFAULT_VERIFY_INTERVAL_SECONDS);
+  const verifySeconds = Number(verifyText);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(verifyText) || verifySeconds > 3600) {
+    return {
+      ok: false,
+      error: `node: --verify-interval '${verifyText}' is invalid: seconds from 0 to 3600 (0: never)`,
+    };
+  }
   return {
     ok: true,
     options: {
@@ -103,6 +116,7 @@ export function parseNodeOptions(input: NodeOptionsInput, env: NodeJS.ProcessEnv
       serviceNetworkText: service.texts,
       adminPort,
       statusFile: input.statusFile ?? DEFAULT_STATUS_FILE,
+      verifyIntervalMs: Math.round(verifySeconds * 1000),
       debug: input.debug === true,
     },
   };

@@ -74,6 +74,7 @@ export async function runNodeAgent(options: NodeOptions, stdout: NodeJS.Writable
       registry,
       statusFile: options.statusFile,
       adminPort: options.adminPort,
+      verifyIntervalMs: options.verifyIntervalMs,
     });
   } catch (error) {
     await Promise.all([source.close(), admin?.close()]);
