@@ -14,7 +14,7 @@ import { NodeEgressIps, type NodeEgressIpsOptions } from './egress-ips.js';
 import { type NodeMetrics, registerNodeMetrics } from './metrics.js';
 import { logChanges, writeStatus } from './report.js';
 import type { NodeStatus } from './status.js';
-import { DEFAULT_VERIFY_INTERVAL_MS, findDrift } from './verify.js';
+import { DEFAULT_VERIFY_INTERVAL_MS, findDrift, startVerifier } from './verify.js';
 
 /** What the agent needs. */
 export interface NodeAgentOptions {
@@ -204,25 +204,26 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   };
 
   // Someone else's change to our rules (a flushed ruleset, a deleted device) is put right.
-  const verifyEvery = options.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS;
-  let verifyTimer: NodeJS.Timeout | undefined;
+  let verifier: { close(): void } | undefined;
   const verify = async () => {
     const before = applied;
-    if (!running && before) {
-      try {
-        const drift = await findDrift(before, egressIps);
-        // A reconcile during the check: what it listed may be that reconcile's own change.
-        if (drift.length > 0 && !closed && !running && applied === before) {
-          applied = undefined;
-          metrics.restores.inc();
-          log.warn({ drift }, 'the rules were changed by someone else: restoring them');
-          await run();
-        }
-      } catch (error) {
-        log.warn({ err: (error as Error).message }, 'cannot check the rules in the kernel');
-      }
+    if (running || !before) {
+      // Our own change under way (its notices brought us here), or none applied: look after it.
+      if (running) void running.then(() => setTimeout(() => void verify(), 50).unref());
+      return;
     }
-    if (!closed) verifyTimer = setTimeout(() => void verify(), verifyEvery).unref();
+    try {
+      const drift = await findDrift(before, egressIps);
+      // A reconcile during the check: what it listed may be that reconcile's own change.
+      if (drift.length > 0 && !closed && !running && applied === before) {
+        applied = undefined;
+        metrics.restores.inc();
+        log.warn({ drift }, 'the rules were changed by someone else: restoring them');
+        await run();
+      }
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'cannot check the rules in the kernel');
+    }
   };
 
   await options.source.start(
@@ -236,7 +237,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   dns.setNames(planFirewall({ ...inputOf(), dns: new Map() }).dnsNames);
   await dns.settled(options.dnsSettleMs ?? 5_000);
   await run();
-  if (verifyEvery > 0) verifyTimer = setTimeout(() => void verify(), verifyEvery).unref();
+  verifier = startVerifier(options.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS, verify);
 
   function inputOf() {
     return {
@@ -259,7 +260,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     async close() {
       closed = true;
       clearTimeout(timer);
-      clearTimeout(verifyTimer);
+      verifier?.close();
       egressIps.close();
       dns.close();
       await options.source.close();
