@@ -26,8 +26,8 @@ Options:
                              verifyInterval (flags win)
   --admin-port PORT          /healthz, /readyz, /metrics, /status (default 9093; 0: none)
   --status-file PATH         written after every reconcile (default /run/egress-router/node-status.json)
-  --verify-interval SECONDS  how often the rules in the kernel are checked (also at once when the
-                             kernel tells of a deletion); what someone else removed is restored
+  --verify-interval SECONDS  how often the rules in the kernel are checked (the table also when
+                             the ruleset changed); what someone else removed is restored
                              (default 10; 0: never)
   --debug                    log every DNS lookup
 

@@ -13,7 +13,7 @@ import { createMacvlan, deleteLink, type MacvlanMode, moveLinkToNetns } from './
 import { linkByName, listLinks, reannounceLink, setLinkUp, waitForOperUp } from './links.js';
 import { openElementSender } from './nft-batch.js';
 import type { ElementOp } from './nft-elements.js';
-import { listTableShape, type NftFamily, nftTableExists } from './nftables.js';
+import { listTableShape, type NftFamily, nftGeneration, nftTableExists } from './nftables.js';
 import {
   deleteRule,
   deleteTunnelRoute,
@@ -148,6 +148,8 @@ const operations: Record<string, (input: Input) => Promise<unknown>> = {
     withNetlink((h) => nftTableExists(h, input.family as NftFamily, String(input.name)), {
       protocol: 'netfilter',
     }),
+
+  'nft-generation': () => withNetlink((h) => nftGeneration(h), { protocol: 'netfilter' }),
 
   'nft-table-shape': async (input) => {
     const shape = await withNetlink((h) => listTableShape(h, input.family as NftFamily, String(input.name)), {

@@ -62,4 +62,16 @@ describe('listTableShape, in a throwaway network namespace', { skip: netnsUnavai
     inNetns(ns, 'nft', 'flush chain inet egress_router_node forward');
     assert.deepEqual(shape(), { chains: { forward: 0, empty: 0 }, sets: ['m', 'pods4'] });
   });
+
+  test('the generation changes with every committed transaction, and only then', () => {
+    const ns = addNetns('nfg');
+    const generation = () => fixtureValue<number>(ns, 'nft-generation', {});
+    const first = generation();
+    assert.equal(generation(), first, 'reading changes nothing');
+    inNetns(ns, 'nft', 'add table inet t');
+    const second = generation();
+    assert.notEqual(second, first);
+    inNetns(ns, 'nft', 'add chain inet t c');
+    assert.notEqual(generation(), second);
+  });
 });

@@ -1,4 +1,4 @@
-import { NotFoundError } from './errors.js';
+import { MalformedMessageError, NotFoundError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
 import {
   concat,
@@ -11,6 +11,10 @@ import {
 
 /** NFNL_SUBSYS_NFTABLES (linux/netfilter/nfnetlink.h) and the NFT_MSG_* used here (nf_tables.h). */
 const NFT_MSG_GETTABLE = (10 << 8) | 1;
+const NFT_MSG_GETGEN = (10 << 8) | 16;
+const NFT_MSG_NEWGEN = (10 << 8) | 15;
+/** NFTA_GEN_ID: the ruleset's generation, big-endian. */
+const NFTA_GEN_ID = 1;
 const NFT_MSG = {
   chain: { get: (10 << 8) | 4, answer: (10 << 8) | 3 },
   rule: { get: (10 << 8) | 7, answer: (10 << 8) | 6 },
@@ -121,4 +125,28 @@ function objectOf(message: NetlinkMessage, kind: keyof typeof NFT_MSG): { table:
     }
   }
   return { table, name: objectName };
+}
+
+/**
+ * The ruleset's generation (NFT_MSG_GETGEN): it changes with every committed nf_tables
+ * transaction in this network namespace, whoever made it. One small request. Read-only.
+ *
+ * @param handle a handle opened with `{ protocol: 'netfilter' }`
+ */
+export async function nftGeneration(handle: NetlinkHandle): Promise<number> {
+  const answers = await handle.request('read the nftables generation', () => ({
+    type: NFT_MSG_GETGEN,
+    flags: 0,
+    payload: new Uint8Array([0, 0, 0, 0]),
+  }));
+  for (const answer of answers) {
+    if (answer.type !== NFT_MSG_NEWGEN) continue;
+    for (const attribute of decodeAttributes(answer.payload, 4)) {
+      if (attribute.type === NFTA_GEN_ID && attribute.payload.length >= 4) {
+        const { buffer, byteOffset } = attribute.payload;
+        return new DataView(buffer, byteOffset, 4).getUint32(0, false);
+      }
+    }
+  }
+  throw new MalformedMessageError('NFT_MSG_NEWGEN without NFTA_GEN_ID');
 }

@@ -208,7 +208,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const verify = async () => {
     const before = applied;
     if (running || !before) {
-      // Our own change under way (its notices brought us here), or none applied: look after it.
+      // Our own change under way (its new generation brought us here), or none applied: look after it.
       if (running) void running.then(() => setTimeout(() => void verify(), 50).unref());
       return;
     }

@@ -1,14 +1,16 @@
 /**
  * The agent's check that its rules are still in the kernel as it left them (docs/node-agent.md,
  * "Restoring what someone else changed"): every interval, the table's chains, rule counts and sets
- * (nfnetlink, no element read) and the egress IP overlay, and soon after the kernel tells of a
- * deletion; anything missing makes the next reconcile rebuild it whole, in one transaction.
+ * (nfnetlink, no element read) and the egress IP overlay, and as soon as the ruleset's generation
+ * changed (anyone's nf_tables transaction); anything missing makes the next reconcile rebuild it
+ * whole, in one transaction.
  */
 
 import { readTableShape } from '../firewall/apply.js';
 import { tableDrift } from '../firewall/drift.js';
 import type { AppliedTable } from '../firewall/transaction.js';
-import { watchDeletions } from '../network/kernel-events.js';
+import { type NetlinkHandle, openNetlink } from '../network/handle.js';
+import { nftGeneration } from '../network/nftables.js';
 import type { NodeEgressIps } from './egress-ips.js';
 
 /** How often the agent checks, by default. */
@@ -29,14 +31,19 @@ export async function findDrift(
   return [...table, ...(await egressIps.verify())];
 }
 
-/** How long after a deletion notice the check runs (the notices of one change come together). */
-const AFTER_NOTICE_MS = 50;
+/** How often the ruleset's generation is read (one small nfnetlink request). */
+export const GENERATION_POLL_MS = 250;
 
 /**
- * Runs `check` every `intervalMs`, and `AFTER_NOTICE_MS` after the kernel tells of a deletion of a
- * table, chain, rule, set, link, address or routing rule; never two at once.
+ * Runs `check` every `intervalMs`, and whenever the nf_tables generation changed (read every
+ * GENERATION_POLL_MS); never two at once.
  *
- * @param intervalMs the period (0: never, and no notices followed)
+ * The kernel's change notices (nfnetlink and rtnetlink multicast) would say it sooner, but the
+ * `netlink` package's socket crashes the process (a C++ exception in its poll handler) when the
+ * kernel drops notices for a full receive buffer (ENOBUFS), which a large transaction's element
+ * notices cause: hence a poll.
+ *
+ * @param intervalMs the period of the whole check (0: never, and no generation read)
  * @param check one check; it decides whether anything is to be restored
  * @returns a handle whose `close` stops both
  */
@@ -45,7 +52,6 @@ export function startVerifier(intervalMs: number, check: () => Promise<void>): {
   let closed = false;
   let checking = false;
   let pending = false;
-  let soon: NodeJS.Timeout | undefined;
   const once = async () => {
     if (checking) {
       pending = true;
@@ -62,19 +68,30 @@ export function startVerifier(intervalMs: number, check: () => Promise<void>): {
     }
   };
   const periodic = setInterval(() => void once(), intervalMs).unref();
-  const events = watchDeletions(() => {
-    if (closed || soon) return;
-    soon = setTimeout(() => {
-      soon = undefined;
-      void once();
-    }, AFTER_NOTICE_MS).unref();
-  });
+  let handle: NetlinkHandle | undefined;
+  let generation: number | undefined;
+  let reading = false;
+  const poll = setInterval(async () => {
+    if (reading || closed) return;
+    reading = true;
+    try {
+      if (handle === undefined || handle.closed) handle = openNetlink({ protocol: 'netfilter' });
+      const now = await nftGeneration(handle);
+      // The first read checks too: a change just before it would otherwise go unseen.
+      if (now !== generation) void once();
+      generation = now;
+    } catch {
+      // No answer (the handle is closed on a timeout: opened again next time), or no nf_tables.
+    } finally {
+      reading = false;
+    }
+  }, GENERATION_POLL_MS).unref();
   return {
     close() {
       closed = true;
       clearInterval(periodic);
-      clearTimeout(soon);
-      events?.close();
+      clearInterval(poll);
+      handle?.close();
     },
   };
 }

@@ -147,7 +147,9 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
     assert.ok(await until(async () => (await source('bl1')) === e4), 'node 3 back: through it again');
   });
 
-  test('what someone else removes is restored at once (the kernel tells): the overlay device, a rule, the egress IP address', async () => {
+  test('what someone else removes is restored at the next check: the overlay device, a rule, the egress IP address', async () => {
+    await agents.start(1, ['--verify-interval', '0.3']);
+    await agents.start(3, ['--verify-interval', '0.3']);
     assert.equal(await source('bl1'), e4, 'from node 1 through node 3');
     await lab.exec(1, 'ip', ['link', 'del', 'egv']);
     assert.ok(await until(async () => (await source('bl1')) === e4, 3_000), 'the device made again');
@@ -168,6 +170,8 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
       await until(async () => (await source('bl3')) === e4 && (await source('bl1')) === e4, 3_000),
       'the address put back on the hosting node',
     );
+    await agents.start(1);
+    await agents.start(3);
   });
 
   test('node remove deletes the table and the overlay device', async () => {

@@ -337,7 +337,7 @@ describe('egress firewall on a simulated cluster', { skip }, () => {
     );
   });
 
-  test('what someone else removes is restored at once (the kernel tells): the table deleted, a chain flushed', async () => {
+  test("what someone else removes is restored at once (the ruleset's generation changed): the table deleted, a chain flushed", async () => {
     await agents.start(1);
     const nft = (args: string[]) => lab.exec(1, 'nft', args, { check: false });
     const forwardRules = async () =>
@@ -349,7 +349,7 @@ describe('egress firewall on a simulated cluster', { skip }, () => {
     assert.equal(await reaches('a1', o27), false, 'denied');
     // As `systemctl restart nftables` does to it (its config starts with `flush ruleset`).
     await nft(['delete', 'table', 'inet', 'egress_router_node']);
-    // Well within the 10 s of the periodic check: the deletion notice brings the check.
+    // Well within the 10 s of the periodic check: the generation read every 250 ms brings it.
     assert.ok(
       await until(
         async () => (await forwardRules()) === applied && (await reaches('a1', o27)) === false,
