@@ -1,5 +1,5 @@
 /**
- * Runs every benchmark (issues 3, 4 and 11; the DNS proxy's runs alone), one after the other, each in a process of its own (each builds
+ * Runs every benchmark (issues 3, 4, 11, 12 and 13, and the node agent's restore; the DNS proxy's runs alone), one after the other, each in a process of its own (each builds
  * and destroys its own lab), then collects their results (bench/results/<name>.{md,json}) into
  * bench/README.md between the generated-results markers.
  *
@@ -23,6 +23,7 @@ export const BENCHMARKS = [
   'node-firewall-apply',
   'node-firewall-datapath',
   'egress-failover',
+  'node-restore',
   'egress-datapath',
   'egress-scale',
   'router-names',
