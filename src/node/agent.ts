@@ -76,6 +76,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   let plan: FirewallPlan | undefined;
   const cache: CompileCache = new Map();
   let lastReconcile: NodeStatus['lastReconcile'];
+  let lastRestore: NodeStatus['lastRestore'];
   let isReady = false;
   let closed = false;
   let running: Promise<void> | undefined;
@@ -88,6 +89,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
     node: options.nodeName,
     source: options.source.description,
     ...(lastReconcile ? { lastReconcile } : {}),
+    ...(lastRestore ? { lastRestore } : {}),
     namespaces: plan?.statuses ?? [],
     dnsNames: dns.status(),
     problems: state.problems,
@@ -218,6 +220,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       if (drift.length > 0 && !closed && !running && applied === before) {
         applied = undefined;
         metrics.restores.inc();
+        lastRestore = { at: new Date().toISOString(), drift, count: (lastRestore?.count ?? 0) + 1 };
         log.warn({ drift }, 'the rules were changed by someone else: restoring them');
         await run();
       }

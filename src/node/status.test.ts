@@ -44,6 +44,23 @@ describe('formatStatus(): the header', () => {
     ]);
   });
 
+  test('formatStatus() says when the rules were last restored, what differed and how often', () => {
+    const text = formatStatus(
+      status({
+        lastReconcile: { at: AT, durationMs: 30, ok: true, commands: 1046 },
+        lastRestore: {
+          at: AT,
+          drift: ['chain forward has 0 rules, 3 applied', 'set pods4.1 is gone'],
+          count: 2,
+        },
+      }),
+    );
+    assert.equal(
+      lines(text)[2],
+      `rules restored 2 times, last ${AT}: chain forward has 0 rules, 3 applied; set pods4.1 is gone`,
+    );
+  });
+
   test("formatStatus() shows a refused reconcile with nft's error, and that the rules before it stay", () => {
     const text = formatStatus(
       status({

@@ -18,6 +18,8 @@ export interface NodeStatus {
     /** Commands in the transaction (0: nothing changed). */
     readonly commands: number;
   };
+  /** The last time the agent found its rules changed by someone else, what differed, and how often so far. */
+  readonly lastRestore?: { readonly at: string; readonly drift: readonly string[]; readonly count: number };
   readonly namespaces: readonly NamespaceStatus[];
   readonly dnsNames: readonly NameStatus[];
   /** Objects the source could not read. */
@@ -46,6 +48,12 @@ export function formatStatus(status: NodeStatus): string {
     );
   } else {
     lines.push('no reconcile yet');
+  }
+  const restore = status.lastRestore;
+  if (restore) {
+    lines.push(
+      `rules restored ${restore.count} time${restore.count === 1 ? '' : 's'}, last ${restore.at}: ${restore.drift.join('; ')}`,
+    );
   }
   const counters = new Map((status.counters ?? []).map((c) => [c.namespace, c]));
   lines.push('', 'egress firewall:');

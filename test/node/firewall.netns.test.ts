@@ -365,6 +365,8 @@ describe('egress firewall on a simulated cluster', { skip }, () => {
       "fetch('http://127.0.0.1:9093/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))";
     const metrics = (await lab.exec(1, process.execPath, ['-e', scrape])).stdout;
     assert.match(metrics, /egress_router_node_restores_total [2-9]/);
+    const status = (await agents.cli(1, ['status'])).stdout;
+    assert.match(status, /rules restored [2-9] times, last \S+: chain forward has 0 rules, \d+ applied/);
   });
 
   test('bad options: one line, exit 1, nothing changed', async () => {
