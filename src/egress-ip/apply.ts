@@ -19,6 +19,7 @@ import {
   removeAddress,
   replaceNeighbour,
   replaceTunnelRoute,
+  setLinkMtu,
 } from '../network/overlay.js';
 import { writeSysctl } from '../network/sysctl.js';
 import type { OverlayNode, OverlayPlan } from './overlay-plan.js';
@@ -80,7 +81,13 @@ export async function applyOverlay(
   const self = overlay.self;
   if (!self) return { addresses: new Set() };
   const wantedAddresses = new Set(hosted.map((ip) => `${ip}/${prefixFor(ip, primary)}`));
-  const overlayKey = JSON.stringify([self, overlay.peers, primary.index, primary.addresses]);
+  const overlayKey = JSON.stringify([
+    self,
+    overlay.peers,
+    primary.index,
+    primary.addresses,
+    overlayMtu(primary),
+  ]);
   return withNetlink(async (handle) => {
     if (previous?.overlayKey !== overlayKey) await setUpOverlay(handle, overlay, self, primary);
     // One listing: adding what is there already would cost a listing each (EEXIST is then checked).
@@ -116,8 +123,10 @@ async function setUpOverlay(
   self: OverlayNode,
   primary: PrimaryInterface,
 ): Promise<void> {
-  // VXLAN over IPv4 adds 50 bytes: a smaller MTU than the uplink's, so the outer packets never fragment.
-  const { link } = await ensureVxlan(handle, OVERLAY.device, self.mac, OVERLAY.port, uplinkMtu(primary) - 50);
+  const mtu = overlayMtu(primary);
+  const { link, created } = await ensureVxlan(handle, OVERLAY.device, self.mac, OVERLAY.port, mtu);
+  // The uplink's MTU changed since the device was made (jumbo frames turned on or off).
+  if (!created && mtuOf(OVERLAY.device) !== mtu) await setLinkMtu(handle, link.index, mtu);
   if (!link.up) await setLinkUp(handle, link.index);
   await ensureAddress(handle, link.index, cidr(`${self.via4}/32`));
   await writeSysctl(`net/ipv4/conf/${OVERLAY.device}/rp_filter`, '2');
@@ -186,13 +195,21 @@ function tunnelRoute(family: 4 | 6, peer: OverlayNode, ifindex: number) {
   };
 }
 
-/** The MTU of the primary interface (1500 when it cannot be read). */
-function uplinkMtu(primary: PrimaryInterface): number {
+/**
+ * The overlay device's MTU: the uplink's less the 50 bytes VXLAN over IPv4 adds, so the outer
+ * packets never fragment (1500 taken when the uplink's cannot be read).
+ */
+export function overlayMtu(primary: PrimaryInterface): number {
+  return (mtuOf(primary.name) ?? 1500) - 50;
+}
+
+/** An interface's MTU, from sysfs; undefined when it cannot be read. */
+export function mtuOf(name: string): number | undefined {
   try {
-    const mtu = Number(readFileSync(`/sys/class/net/${primary.name}/mtu`, 'utf8').trim());
-    return Number.isInteger(mtu) && mtu >= 1280 ? mtu : 1500;
+    const mtu = Number(readFileSync(`/sys/class/net/${name}/mtu`, 'utf8').trim());
+    return Number.isInteger(mtu) && mtu >= 68 ? mtu : undefined;
   } catch {
-    return 1500;
+    return undefined;
   }
 }
 

@@ -7,7 +7,7 @@ import { listAddresses } from '../network/addresses.js';
 import { withNetlink } from '../network/handle.js';
 import { listLinks } from '../network/links.js';
 import { listRules } from '../network/overlay.js';
-import type { PrimaryInterface } from './apply.js';
+import { mtuOf, overlayMtu, type PrimaryInterface } from './apply.js';
 import { OVERLAY, type OverlayPlan } from './overlay-plan.js';
 import { MARK_MASK } from './ruleset.js';
 
@@ -30,6 +30,11 @@ export async function overlayDrift(
     const device = (await listLinks(handle)).find((l) => l.name === OVERLAY.device);
     if (!device) drift.push(`overlay device ${OVERLAY.device} is gone`);
     else if (!device.up) drift.push(`overlay device ${OVERLAY.device} is down`);
+    const mtu = device ? mtuOf(OVERLAY.device) : undefined;
+    if (mtu !== undefined && mtu !== overlayMtu(primary))
+      drift.push(
+        `overlay device ${OVERLAY.device} has MTU ${mtu}, ${overlayMtu(primary)} wanted (its uplink's less 50)`,
+      );
     for (const family of [4, 6] as const) {
       const rules = await listRules(handle, family);
       if (family === 4 && !rules.some((r) => r.priority === OVERLAY.nodeNetworkRulePriority))

@@ -34,6 +34,7 @@ import {
   RTA_TABLE,
   RTM_NEWLINK,
   RTM_NEWROUTE,
+  RTM_SETLINK,
 } from './rtnetlink.js';
 
 export const RTM_DELADDR = 21;
@@ -285,6 +286,15 @@ export function deleteTableRouteRequest(family: number, table: number, ifindex: 
     flags: 0,
     payload: concat([header, encodeU32Attribute(RTA_TABLE, table), encodeU32Attribute(RTA_OIF, ifindex)]),
   };
+}
+
+/** RTM_SETLINK with IFLA_MTU: `ip link set dev IFINDEX mtu MTU`. */
+export function setMtuRequest(ifindex: number, mtu: number): NetlinkRequest {
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)
+    throw new RangeError(`MTU out of range 68..65535: ${mtu}`);
+  const header = new Uint8Array(16);
+  new HostView(header).setI32(4, ifindex);
+  return { type: RTM_SETLINK, flags: 0, payload: concat([header, encodeU32Attribute(IFLA_MTU, mtu)]) };
 }
 
 /** RTM_DELADDR: `ip addr del ADDRESS/PREFIX dev IFINDEX`. */

@@ -17,6 +17,7 @@ import {
   dumpRulesRequest,
   replaceNeighbourRequest,
   ruleRequest,
+  setMtuRequest,
   tunnelRouteRequest,
 } from './overlay-requests.js';
 
@@ -50,6 +51,13 @@ export async function ensureVxlan(
     if (!(error instanceof AlreadyExistsError)) throw error;
     return { link: await linkByName(handle, name), created: false };
   }
+}
+
+/** `ip link set dev IFINDEX mtu MTU`. */
+export async function setLinkMtu(handle: NetlinkHandle, ifindex: number, mtu: number): Promise<void> {
+  await handle.request(`set the MTU of interface index ${ifindex} to ${mtu}`, () =>
+    setMtuRequest(ifindex, mtu),
+  );
 }
 
 /** `ip neigh replace ADDRESS lladdr MAC dev IFINDEX nud permanent`. */

@@ -147,7 +147,7 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
     assert.ok(await until(async () => (await source('bl1')) === e4), 'node 3 back: through it again');
   });
 
-  test('what someone else removes is restored at the next check: the overlay device, a rule, the egress IP address', async () => {
+  test('what someone else removes is restored at the next check: the overlay device, a rule, the egress IP address, the MTU', async () => {
     await agents.start(1, ['--verify-interval', '0.3']);
     await agents.start(3, ['--verify-interval', '0.3']);
     assert.equal(await source('bl1'), e4, 'from node 1 through node 3');
@@ -170,6 +170,20 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
       await until(async () => (await source('bl3')) === e4 && (await source('bl1')) === e4, 3_000),
       'the address put back on the hosting node',
     );
+    // Not a removal, but the same check: the uplink's MTU changed, the overlay device follows.
+    const egvMtu = async () => Number((await lab.exec(1, 'cat', ['/sys/class/net/egv/mtu'])).stdout.trim());
+    assert.equal(await egvMtu(), 1450);
+    await lab.exec(1, 'ip', ['link', 'set', 'dev', 'eth0', 'mtu', '1400']);
+    try {
+      assert.ok(
+        await until(async () => (await egvMtu()) === 1350, 3_000),
+        'egv follows a smaller uplink MTU',
+      );
+    } finally {
+      await lab.exec(1, 'ip', ['link', 'set', 'dev', 'eth0', 'mtu', '1500']);
+    }
+    assert.ok(await until(async () => (await egvMtu()) === 1450, 3_000), 'and back');
+    assert.equal(await source('bl1'), e4);
     await agents.start(1);
     await agents.start(3);
   });
