@@ -81,8 +81,7 @@ export async function runDnsProxy(
   }
   // Counted here, after a worker (link set, never with --check) has gone its way: only the check
   // and the supervisor need the count.
-  const { availableCpus } = await import('../runtime/cpus.js');
-  const { workerCount } = await import('../runtime/workers.js');
+  const { availableCpus, workerCount } = await import('../runtime/cpus.js');
   const workers = workerCount('dns-proxy', config.settings.workers, availableCpus());
   if (check) {
     const { formatCheck } = await import('../dns-proxy/format-entries.js');

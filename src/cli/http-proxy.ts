@@ -63,8 +63,7 @@ export async function runHttpProxy(
   }
   const settings = parseProxySettings(env);
   if (!settings.ok) throw new ExitError(settings.errors[0]!);
-  const { availableCpus, workerCountText } = await import('../runtime/cpus.js');
-  const { workerCount } = await import('../runtime/workers.js');
+  const { availableCpus, workerCount, workerCountText } = await import('../runtime/cpus.js');
   const workers = workerCount('http-proxy', settings.value.workers, availableCpus());
   if (values.check) {
     const lines = [

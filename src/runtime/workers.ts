@@ -70,31 +70,6 @@ export interface Workers {
   stop(now?: boolean): Promise<void>;
 }
 
-/**
- * Whether this process can start workers for `command`: it runs as `egress-router <command>`, so
- * that a worker (this process's command again) runs that command too. A caller of the command's
- * function inside another program (a test) runs as one process.
- *
- * @param command the CLI command (`http-proxy`, `dns-proxy`)
- * @returns true when process.argv names the command
- */
-export function canStartWorkers(command: string): boolean {
-  return process.argv[2] === command;
-}
-
-/**
- * How many processes `command` runs: the setting (EGRESS_*_WORKERS), else one per CPU the process
- * may use; one when it cannot start workers (canStartWorkers).
- *
- * @param command the CLI command
- * @param setting the validated setting, 0 when unset
- * @param cpus the CPUs the process may use (availableCpus)
- * @returns the count, at least 1
- */
-export function workerCount(command: string, setting: number, cpus: number): number {
-  return canStartWorkers(command) ? setting || cpus : 1;
-}
-
 /** One worker slot (1 to N): the process in it now, and its crash history. */
 interface Slot {
   readonly index: number;
