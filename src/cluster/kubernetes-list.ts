@@ -4,7 +4,8 @@
  * (the API server keeps the list's resource version across pages), so the pages together are one
  * consistent list, watched from its resource version. A token the server no longer honours (`410
  * Gone`: etcd compacted past the snapshot while the pages were read) starts one whole list without
- * a limit, as client-go's pager does.
+ * a limit, as client-go's pager does (followed to its end should the server still page it; a
+ * second 410 is an error, as is a token repeated).
  *
  * The server holds a page's objects, not the whole list: a cluster with tens of thousands of pods
  * is listed without the API server building one answer of hundreds of megabytes.
@@ -29,18 +30,27 @@ export type GetPage = (query: Readonly<Record<string, string>>) => Promise<unkno
 export async function listInPages(get: GetPage, limit = LIST_PAGE_SIZE): Promise<ListAnswer> {
   const items: unknown[] = [];
   let token: string | undefined;
+  let fellBack = false;
   for (;;) {
     let body: unknown;
     try {
-      body = await get({ limit: String(limit), ...(token === undefined ? {} : { continue: token }) });
+      // After the fallback, no limit: only a server that imposes one (a proxy) sends tokens then.
+      const query: Record<string, string> = fellBack ? {} : { limit: String(limit) };
+      body = await get(token === undefined ? query : { ...query, continue: token });
     } catch (error) {
-      if (token !== undefined && error instanceof KubernetesApiError && error.status === 410) {
-        return asList(await get({}));
+      if (token !== undefined && !fellBack && error instanceof KubernetesApiError && error.status === 410) {
+        // The snapshot is gone: one whole list, from the start.
+        items.length = 0;
+        token = undefined;
+        fellBack = true;
+        continue;
       }
       throw error;
     }
     const page = asList(body);
     for (const item of page.items) items.push(item);
+    if (page.continue !== undefined && page.continue === token)
+      throw new KubernetesApiError('the list answer repeats its continue token', 200);
     token = page.continue;
     if (token === undefined) return { resourceVersion: page.resourceVersion, items };
   }
