@@ -197,10 +197,11 @@ function tunnelRoute(family: 4 | 6, peer: OverlayNode, ifindex: number) {
 
 /**
  * The overlay device's MTU: the uplink's less the 50 bytes VXLAN over IPv4 adds, so the outer
- * packets never fragment (1500 taken when the uplink's cannot be read).
+ * packets never fragment (1500 taken when the uplink's cannot be read); never under 1280, the
+ * least IPv6 takes (below an uplink of 1330 the outer packets are then fragmented).
  */
 export function overlayMtu(primary: PrimaryInterface): number {
-  return (mtuOf(primary.name) ?? 1500) - 50;
+  return Math.max(1280, (mtuOf(primary.name) ?? 1500) - 50);
 }
 
 /** An interface's MTU, from sysfs; undefined when it cannot be read. */

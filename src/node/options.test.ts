@@ -326,14 +326,15 @@ describe('parseNodeOptions(): the admin port and the status file', () => {
     );
   });
 
-  test('parseNodeOptions() takes --verify-interval in seconds from 0 (never) to 3600, and nothing else', () => {
+  test('parseNodeOptions() takes --verify-interval in seconds from 0.1 to 3600, or 0 (never), and nothing else', () => {
     assert.equal(options({ verifyInterval: '0' }).verifyIntervalMs, 0);
+    assert.equal(options({ verifyInterval: '0.1' }).verifyIntervalMs, 100);
     assert.equal(options({ verifyInterval: '2.25' }).verifyIntervalMs, 2250);
     assert.equal(options({ verifyInterval: '3600' }).verifyIntervalMs, 3_600_000);
-    for (const text of ['-1', '3601', '1e3', 'ten', '', '.5', '1.']) {
+    for (const text of ['-1', '3601', '1e3', 'ten', '', '.5', '1.', '0.05', '0.0004']) {
       assert.deepEqual(parseNodeOptions({ verifyInterval: text }, { NODE_NAME: 'n' }), {
         ok: false,
-        error: `node: --verify-interval '${text}' is invalid: seconds from 0 to 3600 (0: never)`,
+        error: `node: --verify-interval '${text}' is invalid: seconds from 0.1 to 3600, or 0 (never)`,
       });
     }
   });

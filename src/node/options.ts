@@ -99,10 +99,14 @@ export function parseNodeOptions(input: NodeOptionsInput, env: NodeJS.ProcessEnv
   }
   const verifyText = input.verifyInterval ?? String(DEFAULT_VERIFY_INTERVAL_SECONDS);
   const verifySeconds = Number(verifyText);
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(verifyText) || verifySeconds > 3600) {
+  if (
+    !/^[0-9]+(\.[0-9]+)?$/.test(verifyText) ||
+    verifySeconds > 3600 ||
+    (verifySeconds > 0 && verifySeconds < 0.1)
+  ) {
     return {
       ok: false,
-      error: `node: --verify-interval '${verifyText}' is invalid: seconds from 0 to 3600 (0: never)`,
+      error: `node: --verify-interval '${verifyText}' is invalid: seconds from 0.1 to 3600, or 0 (never)`,
     };
   }
   return {
