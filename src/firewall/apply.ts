@@ -2,7 +2,7 @@ import { applyRuleset, NftError, queryNft } from '../nat/apply.js';
 import type { NftDocument } from '../nat/ruleset.js';
 import { withNetlink } from '../network/handle.js';
 import type { ElementSender } from '../network/nft-batch.js';
-import { listTableShape, type TableShape } from '../network/nftables.js';
+import { listTableShape, nftGeneration, nftTableHandle, type TableShape } from '../network/nftables.js';
 import { ADMIN_CHAIN, NODE_TABLE } from './ruleset.js';
 import { type ExistingTable, type FirewallTransaction, logicalName } from './transaction.js';
 
@@ -53,9 +53,25 @@ export async function readExistingTable(): Promise<ExistingTable> {
   return { chains, sets, maps };
 }
 
-/** Our table's chains (with rule counts) and sets, over nfnetlink (no process, no element read); undefined when it is gone. */
-export function readTableShape(): Promise<TableShape | undefined> {
-  return withNetlink((handle) => listTableShape(handle, NODE_TABLE.family, NODE_TABLE.name), {
+/**
+ * Our table's handle, chains (with rule counts) and sets, over nfnetlink (no process, no element
+ * read): undefined when it is gone, `changing` when a transaction (anyone's) committed while it was
+ * listed (the nf_tables generation moved), so that the listing may mix two states.
+ */
+export function readTableShape(): Promise<TableShape | undefined | 'changing'> {
+  return withNetlink(
+    async (handle) => {
+      const before = await nftGeneration(handle);
+      const shape = await listTableShape(handle, NODE_TABLE.family, NODE_TABLE.name);
+      return (await nftGeneration(handle)) === before ? shape : 'changing';
+    },
+    { protocol: 'netfilter' },
+  );
+}
+
+/** Our table's handle (undefined when it does not exist): read after a transaction, compared by the check. */
+export function readTableHandle(): Promise<bigint | undefined> {
+  return withNetlink((handle) => nftTableHandle(handle, NODE_TABLE.family, NODE_TABLE.name), {
     protocol: 'netfilter',
   });
 }

@@ -14,7 +14,8 @@ const applied: AppliedTable = {
     ['ns-a', JSON.stringify([[{ counter: null }]])],
   ]),
 };
-const shape = (chains: Record<string, number>, sets: string[]) => ({
+const shape = (chains: Record<string, number>, sets: string[], handle = 7n) => ({
+  handle,
   chains: new Map(Object.entries(chains)),
   sets: new Set(sets),
 });
@@ -32,6 +33,19 @@ describe('tableDrift', () => {
       ),
       [],
     );
+  });
+
+  test('a table with another handle was made again by someone else (a saved ruleset loaded back), whatever it holds', () => {
+    const same = shape(
+      { forward: 2, 'ns-a': 1, 'OPENSHIFT-ADMIN-OUTPUT-RULES': 0 },
+      ['pods4.1', 'fw4-a.3'],
+      9n,
+    );
+    assert.deepEqual(tableDrift(applied, same, 9n), []);
+    assert.deepEqual(tableDrift(applied, same, 7n), [
+      'table inet egress_router_node was deleted and made again by someone else (handle 9, ours 7)',
+    ]);
+    assert.deepEqual(tableDrift(applied, same), [], 'no handle known: the shape only');
   });
 
   test('a table gone, a chain flushed or deleted, a set deleted: each said in one line', () => {

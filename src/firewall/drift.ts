@@ -15,11 +15,16 @@ const ruleCounts = new WeakMap<AppliedTable, ReadonlyMap<string, number>>();
  * The differences between what the last transaction applied and what the kernel holds.
  *
  * @param applied the last transaction's result
- * @param listed the table's chains (with rule counts) and sets, undefined when the table is gone
+ * @param listed the table's handle, chains (with rule counts) and sets, undefined when the table is gone
+ * @param handle the table's handle after that transaction, when known: another one means the table
+ *   was deleted and made again (a saved ruleset loaded back), whatever it holds
  * @returns one short line per difference; none when the table is as applied
  */
-export function tableDrift(applied: AppliedTable, listed: TableShape | undefined): string[] {
-  if (listed === undefined) return [`table ${NODE_TABLE.family} ${NODE_TABLE.name} is gone`];
+export function tableDrift(applied: AppliedTable, listed: TableShape | undefined, handle?: bigint): string[] {
+  const table = `table ${NODE_TABLE.family} ${NODE_TABLE.name}`;
+  if (listed === undefined) return [`${table} is gone`];
+  if (handle !== undefined && listed.handle !== handle)
+    return [`${table} was deleted and made again by someone else (handle ${listed.handle}, ours ${handle})`];
   let counts = ruleCounts.get(applied);
   if (counts === undefined) {
     counts = new Map(

@@ -20,8 +20,9 @@ const NFT_MSG = {
   rule: { get: (10 << 8) | 7, answer: (10 << 8) | 6 },
   set: { get: (10 << 8) | 10, answer: (10 << 8) | 9 },
 } as const;
-/** NFTA_TABLE_NAME. */
+/** NFTA_TABLE_NAME, NFTA_TABLE_HANDLE (u64, big-endian). */
 const NFTA_TABLE_NAME = 1;
+const NFTA_TABLE_HANDLE = 4;
 /** The table attribute of chains, rules and sets (NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE). */
 const NFTA_OBJECT_TABLE = 1;
 /** Each object's name attribute: NFTA_CHAIN_NAME, NFTA_RULE_CHAIN (the rule's chain), NFTA_SET_NAME. */
@@ -64,17 +65,45 @@ export async function nftTableExists(
   family: NftFamily,
   name: string,
 ): Promise<boolean> {
+  return (await nftTableHandle(handle, family, name)) !== undefined;
+}
+
+/**
+ * A table's handle (NFTA_TABLE_HANDLE): the kernel numbers each table it makes, so a table deleted
+ * and made again under the same name has another. Read-only.
+ *
+ * @param handle a handle opened with `{ protocol: 'netfilter' }`
+ * @returns the handle, or undefined when there is no such table
+ */
+export async function nftTableHandle(
+  handle: NetlinkHandle,
+  family: NftFamily,
+  name: string,
+): Promise<bigint | undefined> {
+  let answers: NetlinkMessage[];
   try {
-    await handle.request(`look up nftables table ${family} ${name}`, () => getTableRequest(family, name));
-    return true;
+    answers = await handle.request(`look up nftables table ${family} ${name}`, () =>
+      getTableRequest(family, name),
+    );
   } catch (error) {
-    if (error instanceof NotFoundError) return false;
+    if (error instanceof NotFoundError) return undefined;
     throw error;
   }
+  for (const answer of answers) {
+    for (const attribute of decodeAttributes(answer.payload, 4)) {
+      if (attribute.type === NFTA_TABLE_HANDLE && attribute.payload.length >= 8) {
+        const { buffer, byteOffset } = attribute.payload;
+        return new DataView(buffer, byteOffset, 8).getBigUint64(0, false);
+      }
+    }
+  }
+  return 0n;
 }
 
 /** What a table holds, without its elements: each chain with how many rules it has, and the set names. */
 export interface TableShape {
+  /** The kernel's handle of the table (nftTableHandle). */
+  readonly handle: bigint;
   readonly chains: ReadonlyMap<string, number>;
   readonly sets: ReadonlySet<string>;
 }
@@ -92,7 +121,8 @@ export async function listTableShape(
   family: NftFamily,
   name: string,
 ): Promise<TableShape | undefined> {
-  if (!(await nftTableExists(handle, family, name))) return undefined;
+  const tableHandle = await nftTableHandle(handle, family, name);
+  if (tableHandle === undefined) return undefined;
   const dump = (kind: keyof typeof NFT_MSG) =>
     handle.request(
       `list nftables ${kind}s of ${family} ${name}`,
@@ -111,7 +141,7 @@ export async function listTableShape(
   for (const chain of ofTable(await dump('chain'))) chains.set(chain.name, 0);
   for (const rule of ofTable(await dump('rule'))) chains.set(rule.name, (chains.get(rule.name) ?? 0) + 1);
   const sets = new Set(ofTable(await dump('set')).map((set) => set.name));
-  return { chains, sets };
+  return { handle: tableHandle, chains, sets };
 }
 
 /** A dumped chain, rule or set: its table, and its name (a rule's: its chain's). */

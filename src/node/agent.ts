@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { type ClusterState, emptyClusterState, type ObjectSource } from '../cluster/types.js';
 import type { EgressHoldings } from '../egress-ip/probes.js';
-import { applyTransaction, readCounters, readExistingTable } from '../firewall/apply.js';
+import { applyTransaction, readCounters, readExistingTable, readTableHandle } from '../firewall/apply.js';
 import { DnsTracker } from '../firewall/dns-tracker.js';
 import type { IpRange } from '../firewall/ip-range.js';
 import { type CompileCache, type FirewallPlan, planFirewall } from '../firewall/plan.js';
@@ -14,7 +14,7 @@ import { NodeEgressIps, type NodeEgressIpsOptions } from './egress-ips.js';
 import { type NodeMetrics, registerNodeMetrics } from './metrics.js';
 import { logChanges, writeStatus } from './report.js';
 import type { NodeStatus } from './status.js';
-import { DEFAULT_VERIFY_INTERVAL_MS, findDrift, startVerifier } from './verify.js';
+import { DEFAULT_VERIFY_INTERVAL_MS, startVerifier, type VerifyTarget } from './verify.js';
 
 /** What the agent needs. */
 export interface NodeAgentOptions {
@@ -77,6 +77,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   const cache: CompileCache = new Map();
   let lastReconcile: NodeStatus['lastReconcile'];
   let lastRestore: NodeStatus['lastRestore'];
+  /** The table's handle after the last transaction (a table made again by someone else has another). */
+  let tableHandle: bigint | undefined;
   let isReady = false;
   let closed = false;
   let running: Promise<void> | undefined;
@@ -147,6 +149,8 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
       });
       commands = transactionSize(transaction);
       if (commands > 0) await applyTransaction(transaction, sender);
+      if (commands > 0 || tableHandle === undefined)
+        tableHandle = await readTableHandle().catch(() => undefined);
       applied = transaction.applied;
       await egressIps.after(egress, overlayNow);
       const previous = plan;
@@ -207,26 +211,18 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
 
   // Someone else's change to our rules (a flushed ruleset, a deleted device) is put right.
   let verifier: { close(): void } | undefined;
-  const verify = async () => {
-    const before = applied;
-    if (running || !before) {
-      // Our own change under way (its new generation brought us here), or none applied: look after it.
-      if (running) void running.then(() => setTimeout(() => void verify(), 50).unref());
-      return;
-    }
-    try {
-      const drift = await findDrift(before, egressIps);
-      // A reconcile during the check: what it listed may be that reconcile's own change.
-      if (drift.length > 0 && !closed && !running && applied === before) {
-        applied = undefined;
-        metrics.restores.inc();
-        lastRestore = { at: new Date().toISOString(), drift, count: (lastRestore?.count ?? 0) + 1 };
-        log.warn({ drift }, 'the rules were changed by someone else: restoring them');
-        await run();
-      }
-    } catch (error) {
-      log.warn({ err: (error as Error).message }, 'cannot check the rules in the kernel');
-    }
+  const verifyTarget: VerifyTarget = {
+    running: () => running,
+    applied: () => (applied ? { table: applied, handle: tableHandle } : undefined),
+    egressIps,
+    restore: async (drift, table) => {
+      if (table) applied = undefined;
+      metrics.restores.inc();
+      lastRestore = { at: new Date().toISOString(), drift, count: (lastRestore?.count ?? 0) + 1 };
+      log.warn({ drift }, 'the rules were changed by someone else: restoring them');
+      await run();
+    },
+    warn: (fields, msg) => log.warn(fields, msg),
   };
 
   await options.source.start(
@@ -240,7 +236,7 @@ export async function startNodeAgent(options: NodeAgentOptions): Promise<NodeAge
   dns.setNames(planFirewall({ ...inputOf(), dns: new Map() }).dnsNames);
   await dns.settled(options.dnsSettleMs ?? 5_000);
   await run();
-  verifier = startVerifier(options.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS, verify);
+  verifier = startVerifier(options.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS, verifyTarget);
 
   function inputOf() {
     return {

@@ -1,9 +1,10 @@
 /**
  * The agent's check that its rules are still in the kernel as it left them (docs/node-agent.md,
- * "Restoring what someone else changed"): every interval, the table's chains, rule counts and sets
- * (nfnetlink, no element read) and the egress IP overlay, and as soon as the ruleset's generation
- * changed (anyone's nf_tables transaction); anything missing makes the next reconcile rebuild it
- * whole, in one transaction.
+ * "Restoring what someone else changed"): the table (its handle, chains, rule counts and sets over
+ * nfnetlink, no element read) as soon as the ruleset's generation changed (anyone's nf_tables
+ * transaction) and every interval; the egress IP overlay every interval. What differs is restored
+ * by the next reconcile: the table rebuilt whole (in one transaction for what packets see) when it
+ * differs, the overlay set up again when it does.
  */
 
 import { readTableShape } from '../firewall/apply.js';
@@ -15,59 +16,125 @@ import type { NodeEgressIps } from './egress-ips.js';
 
 /** How often the agent checks, by default. */
 export const DEFAULT_VERIFY_INTERVAL_MS = 10_000;
-
-/**
- * What someone else changed in the agent's table and overlay since the last reconcile.
- *
- * @param applied what the last transaction applied (nothing to compare when undefined)
- * @param egressIps the egress IP side (resets its overlay when it finds a difference)
- * @returns one line per difference
- */
-export async function findDrift(
-  applied: AppliedTable | undefined,
-  egressIps: Pick<NodeEgressIps, 'verify'>,
-): Promise<string[]> {
-  const table = applied ? tableDrift(applied, await readTableShape()) : [];
-  return [...table, ...(await egressIps.verify())];
-}
-
 /** How often the ruleset's generation is read (one small nfnetlink request). */
 export const GENERATION_POLL_MS = 250;
+/**
+ * Restores each less than this after the one before make a streak: past RESTORE_FREE of them it is
+ * a fight with another tool, and each further one waits (1 s doubling up to RESTORE_BACKOFF_MAX_MS).
+ */
+const RESTORE_STREAK_MS = 60_000;
+const RESTORE_FREE = 5;
+const RESTORE_BACKOFF_MAX_MS = 30_000;
+
+/** What the check needs of the agent. */
+export interface VerifyTarget {
+  /** The reconcile under way, if any: the check waits for it. */
+  running(): Promise<void> | undefined;
+  /** What the last transaction applied, and the table's handle after it (when read). */
+  applied(): { readonly table: AppliedTable; readonly handle: bigint | undefined } | undefined;
+  readonly egressIps: Pick<NodeEgressIps, 'verify'>;
+  /**
+   * Restores: forgets the applied table when `table` (the next transaction then rebuilds it whole),
+   * counts and logs, and reconciles.
+   */
+  restore(drift: readonly string[], table: boolean): Promise<void>;
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
 
 /**
- * Runs `check` every `intervalMs`, and whenever the nf_tables generation changed (read every
- * GENERATION_POLL_MS); never two at once.
+ * Starts checking. Never two checks at once; a check that finds a reconcile running looks again
+ * once after it.
  *
  * The kernel's change notices (nfnetlink and rtnetlink multicast) would say it sooner, but the
  * `netlink` package's socket crashes the process (a C++ exception in its poll handler) when the
  * kernel drops notices for a full receive buffer (ENOBUFS), which a large transaction's element
- * notices cause: hence a poll.
+ * notices cause: hence a poll of the generation.
  *
  * @param intervalMs the period of the whole check (0: never, and no generation read)
- * @param check one check; it decides whether anything is to be restored
- * @returns a handle whose `close` stops both
+ * @param target the agent's side
+ * @returns a handle whose `close` stops it
  */
-export function startVerifier(intervalMs: number, check: () => Promise<void>): { close(): void } {
+export function startVerifier(intervalMs: number, target: VerifyTarget): { close(): void } {
   if (intervalMs <= 0) return { close() {} };
   let closed = false;
   let checking = false;
-  let pending = false;
-  const once = async () => {
+  /** A check asked for while one ran: `all` when the overlay is to be checked too. */
+  let pending: 'table' | 'all' | undefined;
+  let followUp = false;
+  let lastRestoreAt = Number.NEGATIVE_INFINITY;
+  let streak = 0;
+  let later: NodeJS.Timeout | undefined;
+
+  const request = (kind: 'table' | 'all') => {
+    if (closed) return;
     if (checking) {
-      pending = true;
+      pending = pending === 'all' || kind === 'all' ? 'all' : 'table';
       return;
     }
     checking = true;
-    try {
-      do {
-        pending = false;
-        await check();
-      } while (pending && !closed);
-    } finally {
-      checking = false;
-    }
+    void (async () => {
+      let next: 'table' | 'all' | undefined = kind;
+      try {
+        while (next && !closed) {
+          pending = undefined;
+          await check(next);
+          next = pending;
+        }
+      } catch (error) {
+        target.warn({ err: (error as Error).message }, 'cannot check the rules in the kernel');
+      } finally {
+        checking = false;
+      }
+    })();
   };
-  const periodic = setInterval(() => void once(), intervalMs).unref();
+
+  const check = async (kind: 'table' | 'all') => {
+    const running = target.running();
+    if (running) {
+      // Our own change under way (its new generation may have brought us here): once after it.
+      if (!followUp) {
+        followUp = true;
+        void running.then(() => {
+          followUp = false;
+          request(kind);
+        });
+      }
+      return;
+    }
+    const before = target.applied();
+    if (!before) return;
+    let table: string[] = [];
+    try {
+      const shape = await readTableShape();
+      // Changing while listed: the generation moved, so the poll asks again.
+      if (shape !== 'changing') table = tableDrift(before.table, shape, before.handle);
+    } catch (error) {
+      target.warn({ err: (error as Error).message }, 'cannot check the rules in the kernel');
+    }
+    const overlay = kind === 'all' ? await target.egressIps.verify() : [];
+    // A reconcile during the check: what it listed may be that reconcile's own change.
+    if (closed || target.running() || target.applied()?.table !== before.table) return;
+    if (table.length === 0 && overlay.length === 0) return;
+    const now = Date.now();
+    streak = now - lastRestoreAt < RESTORE_STREAK_MS ? streak + 1 : 0;
+    const wait =
+      streak < RESTORE_FREE ? 0 : Math.min(1000 * 2 ** (streak - RESTORE_FREE), RESTORE_BACKOFF_MAX_MS);
+    if (wait > 0) {
+      target.warn(
+        { drift: [...table, ...overlay], waitMs: wait },
+        'the rules keep being changed by someone else: restoring them after a wait',
+      );
+      await new Promise<void>((resolve) => {
+        later = setTimeout(resolve, wait);
+        later.unref();
+      });
+      if (closed || target.running() || target.applied()?.table !== before.table) return;
+    }
+    lastRestoreAt = Date.now();
+    await target.restore([...table, ...overlay], table.length > 0);
+  };
+
+  const periodic = setInterval(() => request('all'), intervalMs).unref();
   let handle: NetlinkHandle | undefined;
   let generation: number | undefined;
   let reading = false;
@@ -78,7 +145,7 @@ export function startVerifier(intervalMs: number, check: () => Promise<void>): {
       if (handle === undefined || handle.closed) handle = openNetlink({ protocol: 'netfilter' });
       const now = await nftGeneration(handle);
       // The first read checks too: a change just before it would otherwise go unseen.
-      if (now !== generation) void once();
+      if (now !== generation) request('table');
       generation = now;
     } catch {
       // No answer (the handle is closed on a timeout: opened again next time), or no nf_tables.
@@ -91,6 +158,7 @@ export function startVerifier(intervalMs: number, check: () => Promise<void>): {
       closed = true;
       clearInterval(periodic);
       clearInterval(poll);
+      clearTimeout(later);
       handle?.close();
     },
   };

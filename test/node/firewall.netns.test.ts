@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ClusterLab, createClusterLab } from '../../src/lab/cluster-lab.js';
 import type { DnsmasqHandle } from '../../src/lab/dnsmasq.js';
@@ -367,6 +370,24 @@ describe('egress firewall on a simulated cluster', { skip }, () => {
     assert.match(metrics, /egress_router_node_restores_total [2-9]/);
     const status = (await agents.cli(1, ['status'])).stdout;
     assert.match(status, /rules restored [2-9] times, last \S+: chain forward has 0 rules, \d+ applied/);
+    // A saved copy loaded back in one transaction (as `systemctl restart nftables` with a saved
+    // ruleset): the same names and counts, but a table made again, whatever it holds.
+    const saved = join(mkdtempSync(join(tmpdir(), 'egress-saved-')), 'saved.nft');
+    const copy = (await nft(['list', 'table', 'inet', 'egress_router_node'])).stdout;
+    writeFileSync(saved, `delete table inet egress_router_node\n${copy}`);
+    try {
+      await nft(['-f', saved]);
+      assert.ok(
+        await until(
+          async () => /was deleted and made again/.test((await agents.cli(1, ['status'])).stdout),
+          3_000,
+        ),
+        'seen as made again',
+      );
+    } finally {
+      rmSync(dirname(saved), { recursive: true, force: true });
+    }
+    assert.equal(await reaches('a1', o27), false);
   });
 
   test('bad options: one line, exit 1, nothing changed', async () => {
