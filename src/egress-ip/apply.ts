@@ -148,12 +148,14 @@ async function setUpOverlay(
   }
   // Rules of nodes that are no longer peers, with their tables' routes: those of the last call,
   // and those an earlier run of the agent left (the kernel's rules are listed, not remembered).
-  const wanted = new Set(overlay.peers.map((p) => p.table));
+  const wanted = new Map(overlay.peers.map((p) => [p.table, p.mark]));
   for (const family of [4, 6] as const) {
     for (const found of await listRules(handle, family)) {
-      if (!isOverlayRule(found) || wanted.has(found.table)) continue;
+      // Ours, and no peer's (or a peer's with a mark of an earlier scheme): undone.
+      if (!isOverlayRule(found) || wanted.get(found.table) === found.fwmark.mark) continue;
       await deleteRule(handle, { family, ...found });
-      await deleteTunnelRoute(handle, { family, table: found.table, ifindex: link.index });
+      if (!wanted.has(found.table))
+        await deleteTunnelRoute(handle, { family, table: found.table, ifindex: link.index });
     }
   }
 }

@@ -132,6 +132,18 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
       .filter((doc) => !doc.includes('"node3"'))
       .join('\n---\n');
     agents.write('hostsubnets.yaml', withoutNode3);
+    // And a rule for node 2's table with a mark no node has (as an earlier scheme might have left).
+    const table2 = (await rules()).match(/lookup (1\d{3})/)?.[1] as string;
+    await lab.exec(1, 'ip', [
+      'rule',
+      'add',
+      'pref',
+      table2,
+      'fwmark',
+      '0x1ffe0000/0x1fff0000',
+      'lookup',
+      table2,
+    ]);
     await agents.start(1);
     assert.ok(
       await until(
@@ -143,6 +155,7 @@ describe('egress IPs, manual mode, through the node agent', { skip }, () => {
       `node 3's rules and routes gone: ${await rules()}`,
     );
     assert.match(await rules(), /lookup 1\d{3}/, "node 2's rule stays");
+    assert.doesNotMatch(await rules(), /0x1ffe0000/, 'the rule with a mark no node has is gone');
     agents.write('hostsubnets.yaml', hostSubnets({ 3: [e4], 2: [e6] }));
     assert.ok(await until(async () => (await source('bl1')) === e4), 'node 3 back: through it again');
   });
