@@ -2,13 +2,8 @@ import type { Cidr } from '../destination-parser/address.js';
 import { addressFamily, bytesToIp, familyOf, ipToBytes } from './encoding.js';
 import { AlreadyExistsError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
-import {
-  addAddressRequest,
-  decodeAddress,
-  dumpAddressesRequest,
-  IFA_F_NODAD,
-  IFA_F_TENTATIVE,
-} from './rtnetlink.js';
+import { addAddressRequest, dumpAddressesRequest, IFA_F_NODAD, IFA_F_TENTATIVE } from './rtnetlink.js';
+import { decodeAddress } from './rtnetlink-decode.js';
 
 /** An address installed on an interface. */
 export interface InterfaceAddress extends Cidr {

@@ -24,14 +24,8 @@ import {
   NLMSG_DONE,
   NLMSG_ERROR,
 } from './nlmsg.js';
-import {
-  decodeLink,
-  dumpLinksRequest,
-  getLinkRequest,
-  IFLA_IFNAME,
-  RTM_NEWLINK,
-  setLinkUpRequest,
-} from './rtnetlink.js';
+import { dumpLinksRequest, getLinkRequest, IFLA_IFNAME, RTM_NEWLINK, setLinkUpRequest } from './rtnetlink.js';
+import { decodeLink } from './rtnetlink-decode.js';
 
 /** What the fake kernel sends back for one request: datagrams (each a list of messages), or nothing. */
 type Answer = (request: NetlinkMessage) => Uint8Array[][];

@@ -2,14 +2,13 @@ import { formatMac } from './encoding.js';
 import { InvalidArgumentError, LinkNotFoundError, NoSuchDeviceError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
 import {
-  decodeLink,
   dumpLinksRequest,
   getLinkRequest,
   IFF_UP,
-  type LinkMessage,
   setLinkAddressRequest,
   setLinkUpRequest,
 } from './rtnetlink.js';
+import { decodeLink, type LinkMessage } from './rtnetlink-decode.js';
 
 /** A network interface as the router needs to know it. */
 export interface Link {

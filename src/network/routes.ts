@@ -3,7 +3,8 @@ import { parseIp } from '../destination-parser/address.js';
 import { addressFamily, bytesToIp, familyOf, ipToBytes } from './encoding.js';
 import { InvalidArgumentError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
-import { decodeRoute, dumpRoutesRequest, replaceRouteRequest } from './rtnetlink.js';
+import { dumpRoutesRequest, replaceRouteRequest } from './rtnetlink.js';
+import { decodeRoute } from './rtnetlink-decode.js';
 
 /** The main routing table (RT_TABLE_MAIN). */
 export const MAIN_TABLE = 254;

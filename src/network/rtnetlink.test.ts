@@ -13,9 +13,6 @@ import {
 import {
   addAddressRequest,
   createMacvlanRequest,
-  decodeAddress,
-  decodeLink,
-  decodeRoute,
   deleteLinkRequest,
   dumpAddressesRequest,
   dumpLinksRequest,
@@ -33,6 +30,7 @@ import {
   setLinkAddressRequest,
   setLinkUpRequest,
 } from './rtnetlink.js';
+import { decodeAddress, decodeLink, decodeRoute } from './rtnetlink-decode.js';
 
 const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
 const v4 = (text: string) => Uint8Array.from(text.split('.').map(Number));

@@ -1,29 +1,21 @@
 /**
- * The rtnetlink messages this module sends and reads, pure: request builders (a NetlinkRequest, the
- * handle adds the header) and decoders of the kernel's answers (typed objects). Only what links.ts,
- * addresses.ts, routes.ts and lab.ts use: struct ifinfomsg, ifaddrmsg and rtmsg and a few of their
- * attributes (linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h). Decoders skip attributes they do
- * not know and throw MalformedMessageError for what does not decode.
+ * The rtnetlink requests this module sends, pure: request builders (a NetlinkRequest, the handle
+ * adds the header) for what links.ts, addresses.ts, routes.ts and lab.ts do, and the constants of
+ * struct ifinfomsg, ifaddrmsg and rtmsg and the attributes used (linux/rtnetlink.h, if_link.h,
+ * if_addr.h). The answers are decoded in rtnetlink-decode.ts.
  */
-import { MalformedMessageError } from './errors.js';
 import {
   concat,
-  decodeAttributes,
   encodeAttribute,
   encodeNested,
   encodeStringAttribute,
   encodeU32Attribute,
   HostView,
-  type NetlinkAttribute,
-  type NetlinkMessage,
   type NetlinkRequest,
   NLM_F_CREATE,
   NLM_F_DUMP,
   NLM_F_EXCL,
   NLM_F_REPLACE,
-  readString,
-  readU8,
-  readU32,
 } from './nlmsg.js';
 
 /** Message types (linux/rtnetlink.h). */
@@ -69,55 +61,10 @@ export const IFF_UP = 0x1;
 
 const AF_INET = 2;
 const AF_INET6 = 10;
-const IFINFOMSG_LENGTH = 16;
-const IFADDRMSG_LENGTH = 8;
-const RTMSG_LENGTH = 12;
-
-/** RTM_NEWLINK as the kernel answers RTM_GETLINK: struct ifinfomsg and the attributes read here. */
-export interface LinkMessage {
-  readonly index: number;
-  /** ifi_flags: IFF_UP... */
-  readonly flags: number;
-  /** IFLA_IFNAME. */
-  readonly name: string | undefined;
-  /** IFLA_ADDRESS: the hardware address. */
-  readonly address: Uint8Array | undefined;
-  /** IFLA_OPERSTATE: IF_OPER_UP is 6, IF_OPER_UNKNOWN 0. */
-  readonly operstate: number | undefined;
-}
-
-/** RTM_NEWADDR: struct ifaddrmsg and the attributes read here. */
-export interface AddressMessage {
-  /** AF_INET or AF_INET6. */
-  readonly family: number;
-  readonly prefixlen: number;
-  /** IFA_FLAGS when present (it has the flags above bit 7), else ifa_flags. */
-  readonly flags: number;
-  readonly scope: number;
-  readonly index: number;
-  /** IFA_ADDRESS: the peer on a point-to-point link, else the same as IFA_LOCAL. */
-  readonly address: Uint8Array | undefined;
-  /** IFA_LOCAL: the interface's own address. */
-  readonly local: Uint8Array | undefined;
-}
-
-/** RTM_NEWROUTE: struct rtmsg and the attributes read here. */
-export interface RouteMessage {
-  readonly family: number;
-  readonly dstLen: number;
-  readonly srcLen: number;
-  readonly tos: number;
-  /** RTA_TABLE when present (tables above 255), else rtm_table. */
-  readonly table: number;
-  readonly protocol: number;
-  readonly scope: number;
-  readonly type: number;
-  readonly flags: number;
-  readonly dst: Uint8Array | undefined;
-  readonly gateway: Uint8Array | undefined;
-  readonly oif: number | undefined;
-  readonly priority: number | undefined;
-}
+/** struct ifinfomsg, ifaddrmsg and rtmsg. */
+export const IFINFOMSG_LENGTH = 16;
+export const IFADDRMSG_LENGTH = 8;
+export const RTMSG_LENGTH = 12;
 
 /** What replaceRouteRequest sends: struct rtmsg's fields and the attributes. */
 export interface RouteRequest {
@@ -327,109 +274,10 @@ export function dumpRoutesRequest(family = 0): NetlinkRequest {
   return { type: RTM_GETROUTE, flags: NLM_F_DUMP, payload };
 }
 
-/**
- * An RTM_NEWLINK message.
- *
- * @throws MalformedMessageError for another type, a short ifinfomsg or attributes that do not decode
- */
-export function decodeLink(message: NetlinkMessage): LinkMessage {
-  const view = fixedHeader(message, RTM_NEWLINK, 'RTM_NEWLINK', IFINFOMSG_LENGTH);
-  let name: string | undefined;
-  let address: Uint8Array | undefined;
-  let operstate: number | undefined;
-  for (const attribute of decodeAttributes(message.payload, IFINFOMSG_LENGTH)) {
-    if (attribute.type === IFLA_IFNAME) name = readString(attribute);
-    else if (attribute.type === IFLA_ADDRESS) address = attribute.payload;
-    else if (attribute.type === IFLA_OPERSTATE) operstate = readU8(attribute, 'IFLA_OPERSTATE');
-  }
-  return { index: view.i32(4), flags: view.u32(8), name, address, operstate };
-}
-
-/**
- * An RTM_NEWADDR message.
- *
- * @throws MalformedMessageError for another type, a short ifaddrmsg, attributes that do not decode or
- *   an address of the wrong length for its family
- */
-export function decodeAddress(message: NetlinkMessage): AddressMessage {
-  const view = fixedHeader(message, RTM_NEWADDR, 'RTM_NEWADDR', IFADDRMSG_LENGTH);
-  const family = view.u8(0);
-  let flags = view.u8(2);
-  let address: Uint8Array | undefined;
-  let local: Uint8Array | undefined;
-  for (const attribute of decodeAttributes(message.payload, IFADDRMSG_LENGTH)) {
-    if (attribute.type === IFA_ADDRESS) address = addressOf(family, attribute, 'IFA_ADDRESS');
-    else if (attribute.type === IFA_LOCAL) local = addressOf(family, attribute, 'IFA_LOCAL');
-    else if (attribute.type === IFA_FLAGS) flags = readU32(attribute, 'IFA_FLAGS');
-  }
-  return { family, prefixlen: view.u8(1), flags, scope: view.u8(3), index: view.u32(4), address, local };
-}
-
-/**
- * An RTM_NEWROUTE message.
- *
- * @throws MalformedMessageError for another type, a short rtmsg, attributes that do not decode or an
- *   address of the wrong length for its family
- */
-export function decodeRoute(message: NetlinkMessage): RouteMessage {
-  const view = fixedHeader(message, RTM_NEWROUTE, 'RTM_NEWROUTE', RTMSG_LENGTH);
-  const family = view.u8(0);
-  let table = view.u8(4);
-  let dst: Uint8Array | undefined;
-  let gateway: Uint8Array | undefined;
-  let oif: number | undefined;
-  let priority: number | undefined;
-  for (const attribute of decodeAttributes(message.payload, RTMSG_LENGTH)) {
-    if (attribute.type === RTA_DST) dst = addressOf(family, attribute, 'RTA_DST');
-    else if (attribute.type === RTA_GATEWAY) gateway = addressOf(family, attribute, 'RTA_GATEWAY');
-    else if (attribute.type === RTA_OIF) oif = readU32(attribute, 'RTA_OIF');
-    else if (attribute.type === RTA_PRIORITY) priority = readU32(attribute, 'RTA_PRIORITY');
-    else if (attribute.type === RTA_TABLE) table = readU32(attribute, 'RTA_TABLE');
-  }
-  return {
-    family,
-    dstLen: view.u8(1),
-    srcLen: view.u8(2),
-    tos: view.u8(3),
-    table,
-    protocol: view.u8(5),
-    scope: view.u8(6),
-    type: view.u8(7),
-    flags: view.u32(8),
-    dst,
-    gateway,
-    oif,
-    priority,
-  };
-}
-
-function fixedHeader(message: NetlinkMessage, type: number, name: string, length: number): HostView {
-  if (message.type !== type) {
-    throw new MalformedMessageError(`expected ${name} (${type}), got message type ${message.type}`);
-  }
-  if (message.payload.length < length) {
-    throw new MalformedMessageError(
-      `${name} payload of ${message.payload.length} bytes, not at least ${length}`,
-    );
-  }
-  return new HostView(message.payload);
-}
-
-function addressLength(family: number): number | undefined {
+export function addressLength(family: number): number | undefined {
   if (family === AF_INET) return 4;
   if (family === AF_INET6) return 16;
   return undefined;
-}
-
-/** An address attribute's bytes, checked against the family's length (other families: as they are). */
-function addressOf(family: number, attribute: NetlinkAttribute, what: string): Uint8Array {
-  const expected = addressLength(family);
-  if (expected !== undefined && attribute.payload.length !== expected) {
-    throw new MalformedMessageError(
-      `${what} has ${attribute.payload.length} bytes, not ${expected} for family ${family}`,
-    );
-  }
-  return attribute.payload;
 }
 
 function checkAddress(family: number, address: Uint8Array, what: string): void {
