@@ -4,22 +4,18 @@
  * encapsulate (`encap ip dst`) through an onlink next hop, and address removal. Constants from
  * linux/rtnetlink.h, if_link.h, neighbour.h, fib_rules.h and lwtunnel.h.
  */
-import { MalformedMessageError } from './errors.js';
 import {
   concat,
-  decodeAttributes,
   encodeAttribute,
   encodeNested,
   encodeStringAttribute,
   encodeU32Attribute,
   HostView,
-  type NetlinkMessage,
   type NetlinkRequest,
   NLM_F_CREATE,
   NLM_F_DUMP,
   NLM_F_EXCL,
   NLM_F_REPLACE,
-  readU32,
 } from './nlmsg.js';
 import {
   IFA_ADDRESS,
@@ -52,13 +48,13 @@ const NDA_DST = 1;
 const NDA_LLADDR = 2;
 const NUD_PERMANENT = 0x80;
 const FRA_DST = 1;
-const FRA_PRIORITY = 6;
-const FRA_FWMARK = 10;
-const FRA_TABLE = 15;
-const FRA_FWMASK = 16;
+export const FRA_PRIORITY = 6;
+export const FRA_FWMARK = 10;
+export const FRA_TABLE = 15;
+export const FRA_FWMASK = 16;
 const FR_ACT_TO_TBL = 1;
 /** struct fib_rule_hdr. */
-const FIB_RULE_HDR_LENGTH = 12;
+export const FIB_RULE_HDR_LENGTH = 12;
 const RTA_ENCAP_TYPE = 21;
 const RTA_ENCAP = 22;
 const LWTUNNEL_ENCAP_IP = 2;
@@ -170,48 +166,6 @@ export function dumpRulesRequest(family: number): NetlinkRequest {
   return { type: RTM_GETRULE, flags: NLM_F_DUMP, payload };
 }
 
-/** A rule as the kernel lists it: what the overlay's rules are told apart by. */
-export interface RuleMessage {
-  readonly family: number;
-  readonly priority: number;
-  readonly table: number;
-  readonly fwmark?: number;
-  readonly fwmask?: number;
-}
-
-/**
- * An RTM_NEWRULE message of a dump.
- *
- * @throws MalformedMessageError for another type, a short fib_rule_hdr or attributes that do not decode
- */
-export function decodeRule(message: NetlinkMessage): RuleMessage {
-  if (message.type !== RTM_NEWRULE)
-    throw new MalformedMessageError(
-      `expected RTM_NEWRULE (${RTM_NEWRULE}), got message type ${message.type}`,
-    );
-  if (message.payload.length < FIB_RULE_HDR_LENGTH)
-    throw new MalformedMessageError(
-      `RTM_NEWRULE payload of ${message.payload.length} bytes, not at least 12`,
-    );
-  let priority = 0;
-  let table = message.payload[4] as number;
-  let fwmark: number | undefined;
-  let fwmask: number | undefined;
-  for (const attribute of decodeAttributes(message.payload, FIB_RULE_HDR_LENGTH)) {
-    if (attribute.type === FRA_PRIORITY) priority = readU32(attribute, 'FRA_PRIORITY');
-    else if (attribute.type === FRA_TABLE) table = readU32(attribute, 'FRA_TABLE');
-    else if (attribute.type === FRA_FWMARK) fwmark = readU32(attribute, 'FRA_FWMARK');
-    else if (attribute.type === FRA_FWMASK) fwmask = readU32(attribute, 'FRA_FWMASK');
-  }
-  return {
-    family: message.payload[0] as number,
-    priority,
-    table,
-    ...(fwmark === undefined ? {} : { fwmark }),
-    ...(fwmask === undefined ? {} : { fwmask }),
-  };
-}
-
 /** A default route in a table through the overlay: `ip route replace default via HOP dev IFINDEX onlink encap ip id ID dst REMOTE table T`. */
 export interface TunnelRouteRequest {
   readonly family: number;
@@ -228,20 +182,8 @@ export interface TunnelRouteRequest {
 /** RTM_NEWROUTE (replace) of that default route. */
 export function tunnelRouteRequest(route: TunnelRouteRequest): NetlinkRequest {
   if (route.remote.length !== 4) throw new RangeError('the overlay runs over IPv4: a 4-byte remote address');
-  const header = new Uint8Array(12);
-  const view = new HostView(header);
-  const fields = [
-    route.family,
-    0,
-    0,
-    0,
-    route.table < 256 ? route.table : RT_TABLE_UNSPEC,
-    RTPROT_STATIC,
-    RT_SCOPE_UNIVERSE,
-    RTN_UNICAST,
-  ];
-  for (const [i, value] of fields.entries()) view.setU8(i, value);
-  view.setU32(8, RTNH_F_ONLINK);
+  const header = defaultRouteHeader(route.family, route.table);
+  new HostView(header).setU32(8, RTNH_F_ONLINK);
   const id = new Uint8Array(8);
   new DataView(id.buffer).setBigUint64(0, BigInt(route.id));
   const encapType = new Uint8Array(2);
@@ -268,8 +210,20 @@ export function tunnelRouteRequest(route: TunnelRouteRequest): NetlinkRequest {
  * table T`): its next hop and encapsulation are not needed to find it.
  */
 export function deleteTableRouteRequest(family: number, table: number, ifindex: number): NetlinkRequest {
+  return {
+    type: RTM_DELROUTE,
+    flags: 0,
+    payload: concat([
+      defaultRouteHeader(family, table),
+      encodeU32Attribute(RTA_TABLE, table),
+      encodeU32Attribute(RTA_OIF, ifindex),
+    ]),
+  };
+}
+
+/** struct rtmsg of a static unicast default route in a table (the table in rtm_table when it fits). */
+function defaultRouteHeader(family: number, table: number): Uint8Array {
   const header = new Uint8Array(12);
-  const view = new HostView(header);
   const fields = [
     family,
     0,
@@ -280,12 +234,8 @@ export function deleteTableRouteRequest(family: number, table: number, ifindex: 
     RT_SCOPE_UNIVERSE,
     RTN_UNICAST,
   ];
-  for (const [i, value] of fields.entries()) view.setU8(i, value);
-  return {
-    type: RTM_DELROUTE,
-    flags: 0,
-    payload: concat([header, encodeU32Attribute(RTA_TABLE, table), encodeU32Attribute(RTA_OIF, ifindex)]),
-  };
+  header.set(fields);
+  return header;
 }
 
 /** RTM_SETLINK with IFLA_MTU: `ip link set dev IFINDEX mtu MTU`. */

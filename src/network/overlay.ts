@@ -11,7 +11,6 @@ import type { NetlinkHandle } from './handle.js';
 import { type Link, linkByName } from './links.js';
 import {
   createVxlanRequest,
-  decodeRule,
   deleteAddressRequest,
   deleteTableRouteRequest,
   dumpRulesRequest,
@@ -20,6 +19,7 @@ import {
   setMtuRequest,
   tunnelRouteRequest,
 } from './overlay-requests.js';
+import { decodeRule } from './rtnetlink-decode.js';
 
 /** A MAC address as `02:65:67:00:00:0b`, to bytes. */
 export function macBytes(text: string): Uint8Array {

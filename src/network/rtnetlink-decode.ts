@@ -1,6 +1,7 @@
 /**
- * The rtnetlink answers this module reads, decoded, pure: struct ifinfomsg, ifaddrmsg and rtmsg and
- * the attributes links.ts, addresses.ts and routes.ts use (linux/rtnetlink.h, if_link.h, if_addr.h).
+ * The rtnetlink answers this module reads, decoded, pure: struct ifinfomsg, ifaddrmsg, rtmsg and
+ * fib_rule_hdr and the attributes links.ts, addresses.ts, routes.ts and overlay.ts use
+ * (linux/rtnetlink.h, if_link.h, if_addr.h, fib_rules.h).
  * Attributes not known are skipped; what does not decode throws MalformedMessageError.
  */
 import { MalformedMessageError } from './errors.js';
@@ -13,6 +14,14 @@ import {
   readU8,
   readU32,
 } from './nlmsg.js';
+import {
+  FIB_RULE_HDR_LENGTH,
+  FRA_FWMARK,
+  FRA_FWMASK,
+  FRA_PRIORITY,
+  FRA_TABLE,
+  RTM_NEWRULE,
+} from './overlay-requests.js';
 import {
   addressLength,
   IFA_ADDRESS,
@@ -153,6 +162,41 @@ export function decodeRoute(message: NetlinkMessage): RouteMessage {
     gateway,
     oif,
     priority,
+  };
+}
+
+/** A rule as the kernel lists it: what the overlay's rules are told apart by. */
+export interface RuleMessage {
+  readonly family: number;
+  readonly priority: number;
+  readonly table: number;
+  readonly fwmark?: number;
+  readonly fwmask?: number;
+}
+
+/**
+ * An RTM_NEWRULE message of a dump.
+ *
+ * @throws MalformedMessageError for another type, a short fib_rule_hdr or attributes that do not decode
+ */
+export function decodeRule(message: NetlinkMessage): RuleMessage {
+  const view = fixedHeader(message, RTM_NEWRULE, 'RTM_NEWRULE', FIB_RULE_HDR_LENGTH);
+  let priority = 0;
+  let table = view.u8(4);
+  let fwmark: number | undefined;
+  let fwmask: number | undefined;
+  for (const attribute of decodeAttributes(message.payload, FIB_RULE_HDR_LENGTH)) {
+    if (attribute.type === FRA_PRIORITY) priority = readU32(attribute, 'FRA_PRIORITY');
+    else if (attribute.type === FRA_TABLE) table = readU32(attribute, 'FRA_TABLE');
+    else if (attribute.type === FRA_FWMARK) fwmark = readU32(attribute, 'FRA_FWMARK');
+    else if (attribute.type === FRA_FWMASK) fwmask = readU32(attribute, 'FRA_FWMASK');
+  }
+  return {
+    family: view.u8(0),
+    priority,
+    table,
+    ...(fwmark === undefined ? {} : { fwmark }),
+    ...(fwmask === undefined ? {} : { fwmask }),
   };
 }
 
