@@ -19,8 +19,6 @@ import { isRecord, KubernetesApiError, messageOf, oneLine } from './kubernetes-e
 import { listInPages } from './kubernetes-list.js';
 import { followStream } from './kubernetes-stream.js';
 
-export { KubernetesApiError };
-
 /** A list's answer: its items (raw JSON objects) and the resource version to watch from. */
 export interface ListAnswer {
   readonly resourceVersion: string;

@@ -1,5 +1,6 @@
-import { type KubernetesApi, KubernetesApiError } from './kubernetes-api.js';
+import type { KubernetesApi } from './kubernetes-api.js';
 import { KindCache } from './kubernetes-cache.js';
+import { KubernetesApiError } from './kubernetes-error.js';
 import type { ClusterKind } from './types.js';
 
 /** A collection a reflector follows. */

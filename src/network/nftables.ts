@@ -1,5 +1,6 @@
 import { MalformedMessageError, NotFoundError } from './errors.js';
 import type { NetlinkHandle } from './handle.js';
+import { NFNL } from './nft-elements.js';
 import {
   concat,
   decodeAttributes,
@@ -11,7 +12,6 @@ import {
 
 /** NFNL_SUBSYS_NFTABLES (linux/netfilter/nfnetlink.h) and the NFT_MSG_* used here (nf_tables.h). */
 const NFT_MSG_GETTABLE = (10 << 8) | 1;
-const NFT_MSG_GETGEN = (10 << 8) | 16;
 const NFT_MSG_NEWGEN = (10 << 8) | 15;
 /** NFTA_GEN_ID: the ruleset's generation, big-endian. */
 const NFTA_GEN_ID = 1;
@@ -165,7 +165,7 @@ function objectOf(message: NetlinkMessage, kind: keyof typeof NFT_MSG): { table:
  */
 export async function nftGeneration(handle: NetlinkHandle): Promise<number> {
   const answers = await handle.request('read the nftables generation', () => ({
-    type: NFT_MSG_GETGEN,
+    type: NFNL.MSG_GETGEN,
     flags: 0,
     payload: new Uint8Array([0, 0, 0, 0]),
   }));

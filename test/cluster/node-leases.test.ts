@@ -7,12 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  createKubernetesApi,
-  type KubernetesApi,
-  KubernetesApiError,
-  loadKubeConfig,
-} from '../../src/cluster/kubernetes-api.js';
+import { createKubernetesApi, type KubernetesApi, loadKubeConfig } from '../../src/cluster/kubernetes-api.js';
+import { KubernetesApiError } from '../../src/cluster/kubernetes-error.js';
 import { type LeaseKeeper, startLeaseKeeper } from '../../src/egress-ip/lease-keeper.js';
 import { nodeLeaseName, readNodeLease } from '../../src/egress-ip/node-leases.js';
 import type { EgressHoldings } from '../../src/egress-ip/probes.js';
