@@ -81,15 +81,10 @@ export async function applyOverlay(
   const self = overlay.self;
   if (!self) return { addresses: new Set() };
   const wantedAddresses = new Set(hosted.map((ip) => `${ip}/${prefixFor(ip, primary)}`));
-  const overlayKey = JSON.stringify([
-    self,
-    overlay.peers,
-    primary.index,
-    primary.addresses,
-    overlayMtu(primary),
-  ]);
+  const mtu = overlayMtu(primary);
+  const overlayKey = JSON.stringify([self, overlay.peers, primary.index, primary.addresses, mtu]);
   return withNetlink(async (handle) => {
-    if (previous?.overlayKey !== overlayKey) await setUpOverlay(handle, overlay, self, primary);
+    if (previous?.overlayKey !== overlayKey) await setUpOverlay(handle, overlay, self, primary, mtu);
     // One listing: adding what is there already would cost a listing each (EEXIST is then checked).
     const present = await listAddresses(handle, primary.index);
     const have = new Set(present.map((a) => `${a.address}/${a.prefix}`));
@@ -122,8 +117,8 @@ async function setUpOverlay(
   overlay: OverlayPlan,
   self: OverlayNode,
   primary: PrimaryInterface,
+  mtu: number,
 ): Promise<void> {
-  const mtu = overlayMtu(primary);
   const { link, created } = await ensureVxlan(handle, OVERLAY.device, self.mac, OVERLAY.port, mtu);
   // The uplink's MTU changed since the device was made (jumbo frames turned on or off).
   if (!created && mtuOf(OVERLAY.device) !== mtu) await setLinkMtu(handle, link.index, mtu);
@@ -161,7 +156,7 @@ async function setUpOverlay(
 }
 
 /** One of the overlay's rules: `fwmark M/0x1fff0000 lookup T pref T`, T in the overlay's tables. */
-function isOverlayRule(found: {
+export function isOverlayRule(found: {
   priority: number;
   table: number;
   fwmark?: { mark: number; mask: number };

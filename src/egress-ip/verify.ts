@@ -7,9 +7,8 @@ import { listAddresses } from '../network/addresses.js';
 import { withNetlink } from '../network/handle.js';
 import { listLinks } from '../network/links.js';
 import { listRules } from '../network/overlay.js';
-import { mtuOf, overlayMtu, type PrimaryInterface } from './apply.js';
+import { isOverlayRule, mtuOf, overlayMtu, type PrimaryInterface } from './apply.js';
 import { OVERLAY, type OverlayPlan } from './overlay-plan.js';
-import { MARK_MASK } from './ruleset.js';
 
 /**
  * The differences between the overlay and addresses wanted and the kernel's.
@@ -31,9 +30,10 @@ export async function overlayDrift(
     if (!device) drift.push(`overlay device ${OVERLAY.device} is gone`);
     else if (!device.up) drift.push(`overlay device ${OVERLAY.device} is down`);
     const mtu = device ? mtuOf(OVERLAY.device) : undefined;
-    if (mtu !== undefined && mtu !== overlayMtu(primary))
+    const wantedMtu = overlayMtu(primary);
+    if (mtu !== undefined && mtu !== wantedMtu)
       drift.push(
-        `overlay device ${OVERLAY.device} has MTU ${mtu}, ${overlayMtu(primary)} wanted (its uplink's less 50)`,
+        `overlay device ${OVERLAY.device} has MTU ${mtu}, ${wantedMtu} wanted (its uplink's less 50)`,
       );
     for (const family of [4, 6] as const) {
       const rules = await listRules(handle, family);
@@ -41,11 +41,7 @@ export async function overlayDrift(
         drift.push(`the node network's rule (pref ${OVERLAY.nodeNetworkRulePriority}) is gone`);
       for (const peer of overlay.peers) {
         const present = rules.some(
-          (r) =>
-            r.priority === peer.table &&
-            r.table === peer.table &&
-            r.fwmark?.mark === peer.mark &&
-            r.fwmark.mask === MARK_MASK,
+          (r) => isOverlayRule(r) && r.table === peer.table && r.fwmark.mark === peer.mark,
         );
         if (!present) drift.push(`IPv${family} rule to node ${peer.name} (table ${peer.table}) is gone`);
       }

@@ -112,8 +112,10 @@ export function startVerifier(intervalMs: number, target: VerifyTarget): { close
       target.warn({ err: (error as Error).message }, 'cannot check the rules in the kernel');
     }
     const overlay = kind === 'all' ? await target.egressIps.verify() : [];
-    // A reconcile during the check: what it listed may be that reconcile's own change.
-    if (closed || target.running() || target.applied()?.table !== before.table) return;
+    // A reconcile during the check (or the wait): what it listed may be that reconcile's own change.
+    const overtaken = () =>
+      closed || target.running() !== undefined || target.applied()?.table !== before.table;
+    if (overtaken()) return;
     if (table.length === 0 && overlay.length === 0) return;
     const now = Date.now();
     streak = now - lastRestoreAt < RESTORE_STREAK_MS ? streak + 1 : 0;
@@ -128,7 +130,7 @@ export function startVerifier(intervalMs: number, target: VerifyTarget): { close
         later = setTimeout(resolve, wait);
         later.unref();
       });
-      if (closed || target.running() || target.applied()?.table !== before.table) return;
+      if (overtaken()) return;
     }
     lastRestoreAt = Date.now();
     await target.restore([...table, ...overlay], table.length > 0);
